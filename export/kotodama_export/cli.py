@@ -1,0 +1,100 @@
+"""kotodama-export: convert | tokenizer | random | verify. Errors end in one line and a non-zero exit."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+from .errors import ExportError
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = _parser().parse_args(argv)
+    sys.stdout.reconfigure(line_buffering=True)  # progress lines reach a pipe as they happen
+    try:
+        return args.run(args) or 0
+    except ExportError as e:
+        print(f"kotodama-export: error: {e}", file=sys.stderr)
+        return e.exit_code
+    except OSError as e:
+        print(f"kotodama-export: error: {e.filename or ''}: {e.strerror or e}", file=sys.stderr)
+        return 3
+    except KeyboardInterrupt:
+        print("kotodama-export: interrupted; nothing was left half-written", file=sys.stderr)
+        return 130
+
+
+def _convert(args: argparse.Namespace) -> None:
+    from .convert import convert
+    from .hub import resolve_checkpoint
+
+    convert(resolve_checkpoint(args.checkpoint), Path(args.out), args.target, args.precision,
+            force=args.force, accuracy_level=args.accuracy_level)
+
+
+def _tokenizer(args: argparse.Namespace) -> None:
+    from .sp_tokenizer import build_tokenizer_json
+
+    print(f"wrote {build_tokenizer_json(Path(args.sentencepiece), Path(args.config), Path(args.out))}")
+
+
+def _random(args: argparse.Namespace) -> None:
+    from .random_checkpoint import write_random_checkpoint
+
+    write_random_checkpoint(Path(args.out), preset=args.preset, config=args.config and Path(args.config),
+                            layers=args.layers, seed=args.seed, force=args.force)
+
+
+def _verify(args: argparse.Namespace) -> int:
+    from .verify import Tolerances, verify
+
+    tolerances = Tolerances(args.max_abs_diff, args.min_top1, args.max_kl, args.require_greedy_match)
+    return verify(Path(args.checkpoint), Path(args.model), prompts_file=args.prompts and Path(args.prompts),
+                  new_tokens=args.new_tokens, tolerances=tolerances)
+
+
+def _parser() -> argparse.ArgumentParser:
+    from .convert import PRECISIONS, TARGETS
+
+    parser = argparse.ArgumentParser(prog="kotodama-export", description=__doc__)
+    commands = parser.add_subparsers(required=True, metavar="COMMAND")
+
+    p = commands.add_parser("convert", help="a Hugging Face checkpoint -> an ONNX model directory")
+    p.add_argument("--checkpoint", required=True, help="a checkpoint directory or a Hugging Face repo id")
+    p.add_argument("--out", required=True, help="the model directory to write")
+    p.add_argument("--target", required=True, help=f"execution provider: {' | '.join(TARGETS)}")
+    p.add_argument("--precision", required=True, help=f"{' | '.join(PRECISIONS)} (cpu: fp32 or int4)")
+    p.add_argument("--accuracy-level", type=int, choices=(0, 1, 2, 3, 4), default=None,
+                   help="int4 MatMulNBits accuracy_level (default 4 on cpu: int8 activations inside the kernel; 0 on cuda)")
+    p.add_argument("--force", action="store_true", help="replace --out if it exists")
+    p.set_defaults(run=_convert)
+
+    p = commands.add_parser("tokenizer", help="build tokenizer.json from a SentencePiece model")
+    p.add_argument("--sentencepiece", required=True, help="the .model file")
+    p.add_argument("--config", required=True, help="tokenizer_config.json (its added tokens and names)")
+    p.add_argument("--out", required=True, help="directory for tokenizer.json and the config files")
+    p.set_defaults(run=_tokenizer)
+
+    p = commands.add_parser("random", help="write a random-weight Hugging Face checkpoint")
+    source = p.add_mutually_exclusive_group(required=True)
+    source.add_argument("--preset", help="tiny-llama | llm-jp-4-8b")
+    source.add_argument("--config", help="a config.json to fill with random weights")
+    p.add_argument("--layers", type=int, help="override num_hidden_layers")
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--out", required=True)
+    p.add_argument("--force", action="store_true", help="replace --out if it exists")
+    p.set_defaults(run=_random)
+
+    p = commands.add_parser("verify", help="compare a model directory with transformers, step by step")
+    p.add_argument("--checkpoint", required=True, help="the Hugging Face checkpoint it was exported from")
+    p.add_argument("--model", required=True, help="the exported model directory")
+    p.add_argument("--prompts", help="a text file, one prompt per line (default: three built-in prompts)")
+    p.add_argument("--new-tokens", type=int, default=32, help="decode steps per prompt (default 32)")
+    p.add_argument("--max-abs-diff", type=float, help="max |logit difference| allowed (default 1e-3 for fp32)")
+    p.add_argument("--min-top1", type=float, help="min top-1 agreement (default 0.95 below fp32)")
+    p.add_argument("--max-kl", type=float, help="max mean KL(transformers || onnx) (default 0.05 below fp32)")
+    p.add_argument("--require-greedy-match", action=argparse.BooleanOptionalAction, default=None,
+                   help="fail unless greedy continuations are identical (default on for fp32)")
+    p.set_defaults(run=_verify)
+    return parser

@@ -1,0 +1,185 @@
+"""`convert`: a Hugging Face checkpoint -> a Kotodama model directory (docs/model-directory.md).
+
+The directory is assembled under a temporary sibling name and renamed into place only when every file
+is written, so an interrupted export never leaves a directory that looks complete.
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+from . import __version__
+from .atomic import atomic_directory
+from .checkpoint import Checkpoint, source_digest
+from .errors import ExportError
+from .graph import BFLOAT16, FLOAT16, FLOAT32, Graph
+from .llama import LlamaBuilder, Precision
+from .spec import ModelSpec, read_spec
+
+TARGETS = ("cpu", "cuda")
+PRECISIONS = ("fp32", "fp16", "bf16", "int4")
+MANIFEST = "kotodama.json"
+TOKENIZER_FILES = ("tokenizer.json", "tokenizer_config.json", "special_tokens_map.json", "chat_template.jinja",
+                   "generation_config.json")
+HARMONY_STOP_TOKENS = ("<|return|>", "<|call|>")
+# KV-cache length that genai_config's search.max_length offers by default (the full context is in
+# model.context_length): a 65,536-token fp32 cache of an 8B model would need 17 GB per sequence.
+DEFAULT_SEARCH_MAX_LENGTH = 4096
+
+
+def precision_for(target: str, precision: str, accuracy_level: int | None) -> Precision:
+    if target not in TARGETS:
+        raise ExportError(f"unknown target {target!r}: use one of {', '.join(TARGETS)}")
+    if precision not in PRECISIONS:
+        raise ExportError(f"unknown precision {precision!r}: use one of {', '.join(PRECISIONS)}")
+    if target == "cpu" and precision in ("fp16", "bf16"):
+        raise ExportError(f"target cpu runs float32 activations: use --precision fp32 or int4 (or --target cuda for {precision})")
+    if target == "cuda" and precision == "fp32":
+        raise ExportError("target cuda runs fp16 or bf16 activations: use --precision fp16, bf16 or int4")
+    activations = {"fp32": FLOAT32, "fp16": FLOAT16, "bf16": BFLOAT16, "int4": FLOAT32 if target == "cpu" else FLOAT16}
+    level = accuracy_level if accuracy_level is not None else (4 if target == "cpu" else 0)
+    return Precision(precision, activations[precision], precision == "int4", level,
+                     int4_embedding=precision == "int4" and target == "cpu")
+
+
+def convert(checkpoint: Path, out: Path, target: str, precision_name: str, *, force: bool = False,
+            accuracy_level: int | None = None, progress: Callable[[str], None] = print) -> Path:
+    precision = precision_for(target, precision_name, accuracy_level)
+    if not checkpoint.is_dir():
+        raise ExportError(f"checkpoint {checkpoint} is not a directory")
+    spec = read_spec(checkpoint)
+    started = time.monotonic()
+    with atomic_directory(out, force) as staging:
+        progress(f"exporting {spec.architecture} ({spec.num_layers} layers, hidden {spec.hidden_size}, "
+                 f"vocab {spec.vocab_size}) for {target} {precision_name} into {out}")
+        with Checkpoint(checkpoint) as ckpt:
+            graph = Graph(staging / "model.onnx.data")
+            try:
+                LlamaBuilder(spec, ckpt, graph, precision, progress).build()
+            finally:
+                graph.close()
+            graph.save(staging / "model.onnx", f"{spec.architecture} exported by kotodama-export {__version__}")
+        copied = _copy_side_files(checkpoint, staging)
+        progress("hashing the source files")
+        digest = source_digest(checkpoint)
+        stop_ids = _stop_token_ids(staging / "tokenizer.json", spec)
+        _write_json(staging / "genai_config.json", genai_config(spec, precision, target, stop_ids))
+        _write_json(staging / MANIFEST, manifest(spec, precision, target, stop_ids, checkpoint, digest, copied))
+    size = sum(f.stat().st_size for f in out.iterdir())
+    progress(f"wrote {out} ({size / 1e6:.1f} MB) in {time.monotonic() - started:.1f} s")
+    return out
+
+
+def genai_config(spec: ModelSpec, precision: Precision, target: str, stop_ids: list[int]) -> dict:
+    """onnxruntime-genai's config: what its model loader and search read, and nothing it rejects."""
+    provider_options = [{"cuda": {}}] if target == "cuda" else []
+    return {
+        "model": {
+            "bos_token_id": spec.bos_token_id if spec.bos_token_id is not None else 1,
+            "context_length": spec.context_length,
+            "decoder": {
+                "session_options": {"log_id": "onnxruntime-genai", "provider_options": provider_options},
+                "filename": "model.onnx",
+                "head_size": spec.head_dim,
+                "hidden_size": spec.hidden_size,
+                "inputs": {
+                    "input_ids": "input_ids",
+                    "attention_mask": "attention_mask",
+                    "past_key_names": "past_key_values.%d.key",
+                    "past_value_names": "past_key_values.%d.value",
+                },
+                "outputs": {
+                    "logits": "logits",
+                    "present_key_names": "present.%d.key",
+                    "present_value_names": "present.%d.value",
+                },
+                "num_attention_heads": spec.num_heads,
+                "num_hidden_layers": spec.num_layers,
+                "num_key_value_heads": spec.num_kv_heads,
+            },
+            "eos_token_id": stop_ids if len(stop_ids) > 1 else stop_ids[0],
+            "pad_token_id": spec.pad_token_id if spec.pad_token_id is not None else stop_ids[0],
+            "type": "llama",
+            "vocab_size": spec.vocab_size,
+        },
+        "search": {
+            "diversity_penalty": 0.0,
+            "do_sample": False,
+            "early_stopping": True,
+            "length_penalty": 1.0,
+            "max_length": min(spec.context_length, DEFAULT_SEARCH_MAX_LENGTH),
+            "min_length": 0,
+            "no_repeat_ngram_size": 0,
+            "num_beams": 1,
+            "num_return_sequences": 1,
+            "past_present_share_buffer": True,
+            "repetition_penalty": 1.0,
+            "temperature": 1.0,
+            "top_k": 1,
+            "top_p": 1.0,
+        },
+    }
+
+
+def manifest(spec: ModelSpec, precision: Precision, target: str, stop_ids: list[int], checkpoint: Path,
+             digest: dict[str, str], copied: list[str]) -> dict:
+    """Kotodama's own facts about the directory: what the Java runtime checks before it loads the model."""
+    import onnxruntime
+
+    quantization = None
+    if precision.int4:
+        quantization = {"method": "MatMulNBits", "bits": 4, "block_size": 32, "symmetric": True,
+                        "accuracy_level": precision.accuracy_level,
+                        "embedding": "GatherBlockQuantized" if precision.int4_embedding else precision.activations.name}
+    return {
+        "format": "kotodama-model/1",
+        "architecture": spec.architecture,
+        "target": target,
+        "precision": precision.name,
+        "activation_dtype": precision.activations.name,
+        "kv_cache_dtype": precision.activations.name,
+        "quantization": quantization,
+        "context_length": spec.context_length,
+        "vocab_size": spec.vocab_size,
+        "stop_token_ids": stop_ids,
+        "chat_format": "harmony" if "chat_template.jinja" in copied and _is_harmony(checkpoint) else "template",
+        "files": sorted(["model.onnx", "model.onnx.data", "genai_config.json", "config.json", *copied]),
+        "source": {"checkpoint": checkpoint.resolve().name, "sha256": digest},
+        "exporter": {"name": "kotodama-export", "version": __version__, "onnxruntime": onnxruntime.__version__},
+    }
+
+
+def _is_harmony(checkpoint: Path) -> bool:
+    return "<|channel|>" in (checkpoint / "chat_template.jinja").read_text(encoding="utf-8")
+
+
+def _stop_token_ids(tokenizer_json: Path, spec: ModelSpec) -> list[int]:
+    """The config's eos ids, plus Harmony's <|return|> and <|call|> when the tokenizer has them."""
+    ids = list(spec.eos_token_ids)
+    if tokenizer_json.is_file():
+        added = {t["content"]: t["id"] for t in json.loads(tokenizer_json.read_text(encoding="utf-8")).get("added_tokens", [])}
+        ids += [added[t] for t in HARMONY_STOP_TOKENS if t in added and added[t] not in ids]
+    if not ids:
+        raise ExportError("the checkpoint's config.json has no eos_token_id and its tokenizer no <|return|>: "
+                          "add eos_token_id to config.json")
+    return ids
+
+
+def _copy_side_files(checkpoint: Path, staging: Path) -> list[str]:
+    if not (checkpoint / "tokenizer.json").is_file():
+        raise ExportError(f"{checkpoint} has no tokenizer.json: build one with "
+                          "`kotodama-export tokenizer --sentencepiece FILE --config tokenizer_config.json --out "
+                          f"{checkpoint}`")
+    shutil.copy2(checkpoint / "config.json", staging / "config.json")
+    copied = [name for name in TOKENIZER_FILES if (checkpoint / name).is_file()]
+    for name in copied:
+        shutil.copy2(checkpoint / name, staging / name)
+    return copied
+
+
+def _write_json(path: Path, value: dict) -> None:
+    path.write_text(json.dumps(value, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")

@@ -1,0 +1,224 @@
+"""The decoder graph of a LlamaForCausalLM, one small builder per block.
+
+Graph inputs and outputs (the contract with the Java engine and onnxruntime-genai):
+  input_ids                  int64 [batch, seq]
+  attention_mask             int64 [batch, total_seq]        (1 for every token so far)
+  past_key_values.N.key      act   [batch, kv_heads, past_seq, head_dim]   (BNSH)
+  past_key_values.N.value    act   [batch, kv_heads, past_seq, head_dim]
+  logits                     float [batch, seq, vocab]
+  present.N.key / .value     act   [batch, kv_heads, total_seq, head_dim]
+When past_seq is the buffer's full length, GroupQueryAttention writes the new tokens into the same
+buffer (past and present share one allocation when bound to one OrtValue).
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+
+import numpy as np
+from onnx import TensorProto
+
+from .checkpoint import Checkpoint, row_chunks
+from .graph import FLOAT32, DType, Graph
+from .quant import BLOCK, quantize_int4
+from .rope import rotary_caches
+from .spec import ModelSpec
+
+# Hugging Face tensor names, all in one place
+EMBED = "model.embed_tokens.weight"
+FINAL_NORM = "model.norm.weight"
+LM_HEAD = "lm_head.weight"
+
+
+def hf(layer: int, part: str) -> str:
+    return f"model.layers.{layer}.{part}.weight"
+
+
+@dataclass(frozen=True)
+class Precision:
+    """How weights are stored and in which type activations flow."""
+
+    name: str  # fp32 | fp16 | bf16 | int4
+    activations: DType
+    int4: bool
+    accuracy_level: int  # MatMulNBits: 0 keeps activations in their type; 4 quantizes them to int8 (faster on CPU)
+    int4_embedding: bool  # GatherBlockQuantized embedding table (CPU); CUDA keeps it in the activation type
+
+
+class LlamaBuilder:
+    def __init__(self, spec: ModelSpec, checkpoint: Checkpoint, graph: Graph, precision: Precision,
+                 progress: Callable[[str], None]) -> None:
+        self.spec = spec
+        self.ckpt = checkpoint
+        self.g = graph
+        self.p = precision
+        self.act = precision.activations
+        self.progress = progress
+
+    def build(self) -> None:
+        """
+        input_ids ──► embedding ──► layer 0 … layer L-1 ──► final norm ──► lm_head ──► logits
+                                      ▲ each layer:  norm ─► attention ─► skip-norm ─► mlp
+        attention_mask ──► seqlens_k, total_seq_len (for every GroupQueryAttention)
+        """
+        start = time.monotonic()
+        ids = self.g.add_input("input_ids", TensorProto.INT64, ["batch_size", "sequence_length"])
+        mask = self.g.add_input("attention_mask", TensorProto.INT64, ["batch_size", "total_sequence_length"])
+        seqlens_k, total_len = self.make_mask_lengths(mask)
+        cos, sin = self.make_rotary_caches()
+        hidden = self.make_embedding(ids)
+        residual, mlp_out = hidden, None
+        for layer in range(self.spec.num_layers):
+            residual, mlp_out = self.make_layer(layer, residual, mlp_out, seqlens_k, total_len, cos, sin)
+            self.progress(f"layer {layer + 1}/{self.spec.num_layers} written ({time.monotonic() - start:.1f} s)")
+        normed = self.make_skip_norm("/model/norm", mlp_out, residual, FINAL_NORM)[0]
+        self.make_lm_head(normed)
+
+    def make_mask_lengths(self, mask: str) -> tuple[str, str]:
+        """
+        attention_mask ─► ReduceSum ─► Sub 1 ─► Cast int32 ─► seqlens_k      [batch]
+                       └► Shape ─► Gather 1 ─► Cast int32 ─► total_seq_len  scalar
+        """
+        base = "/model/attn_mask_reformat"
+        one = self.g.constant(f"{base}/one", np.array([1], dtype=np.int64))
+        summed = self.g.op("ReduceSum", [mask, one], f"{base}/ReduceSum", keepdims=0)
+        less = self.g.op("Sub", [summed, one], f"{base}/Sub")
+        seqlens_k = self.g.op("Cast", [less], f"{base}/Sub/Cast", to=TensorProto.INT32)
+        shape = self.g.op("Shape", [mask], f"{base}/Shape")
+        index = self.g.constant(f"{base}/index", np.array(1, dtype=np.int64))
+        total = self.g.op("Gather", [shape, index], f"{base}/Gather", axis=0)
+        total_len = self.g.op("Cast", [total], f"{base}/Gather/Cast", to=TensorProto.INT32)
+        return seqlens_k, total_len
+
+    def make_rotary_caches(self) -> tuple[str, str]:
+        cos, sin = rotary_caches(self.spec)  # [context, head_dim / 2]
+        return (self.g.weight("/model/rotary/cos_cache", cos, self.act),
+                self.g.weight("/model/rotary/sin_cache", sin, self.act))
+
+    def make_embedding(self, ids: str) -> str:
+        name = "/model/embed_tokens"
+        vocab, hidden = self.spec.vocab_size, self.spec.hidden_size
+        if self.p.int4_embedding and hidden % BLOCK == 0:
+            packed, scales = self._quantized_rows([EMBED], f"{name}/weight")
+            data = self.g.raw(f"{name}/weight.qdata", TensorProto.UINT8, [vocab, hidden // 2], packed)
+            scale = self.g.weight(f"{name}/weight.scales", np.concatenate(scales()), self.act)
+            return self.g.op("GatherBlockQuantized", [data, ids, scale], f"{name}/GatherBlockQuantized",
+                             domain="com.microsoft", bits=4, block_size=BLOCK, gather_axis=0, quantize_axis=1)
+        rows = (self.act.to_bytes(self.ckpt.rows(EMBED, a, b)) for a, b in row_chunks(vocab, hidden * 4))
+        table = self.g.raw(f"{name}/weight", self.act.onnx_type, [vocab, hidden], rows)
+        return self.g.op("Gather", [table, ids], f"{name}/Gather", axis=0)
+
+    def make_layer(self, layer: int, residual: str, mlp_out: str | None, seqlens_k: str, total_len: str,
+                   cos: str, sin: str) -> tuple[str, str]:
+        """One decoder layer; returns (residual stream, mlp output) for the next skip-norm."""
+        base = f"/model/layers.{layer}"
+        if mlp_out is None:
+            normed = self.make_norm(f"{base}/input_layernorm", residual, hf(layer, "input_layernorm"))
+        else:
+            normed, residual = self.make_skip_norm(f"{base}/input_layernorm", mlp_out, residual,
+                                                   hf(layer, "input_layernorm"))
+        attn = self.make_attention(layer, normed, seqlens_k, total_len, cos, sin)
+        normed, residual = self.make_skip_norm(f"{base}/post_attention_layernorm", attn, residual,
+                                               hf(layer, "post_attention_layernorm"))
+        return residual, self.make_mlp(layer, normed)
+
+    def make_attention(self, layer: int, x: str, seqlens_k: str, total_len: str, cos: str, sin: str) -> str:
+        """
+        x ─► MatMul qkv (q, k, v packed) ─► GroupQueryAttention (rotary inside) ─► MatMul o_proj
+                      past_key_values.N.* ──┘   └──► present.N.*
+        """
+        base = f"/model/layers.{layer}/attn"
+        spec = self.spec
+        qkv = self.make_matmul(f"{base}/qkv_proj", x, [hf(layer, f"self_attn.{p}_proj") for p in "qkv"])
+        kv_shape = ["batch_size", spec.num_kv_heads, "past_sequence_length", spec.head_dim]
+        present_shape = ["batch_size", spec.num_kv_heads, "total_sequence_length", spec.head_dim]
+        past = [self.g.add_input(f"past_key_values.{layer}.{kv}", self.act.onnx_type, kv_shape) for kv in ("key", "value")]
+        present = [f"present.{layer}.key", f"present.{layer}.value"]
+        for name in present:
+            self.g.add_output(name, self.act.onnx_type, present_shape)
+        out = self.g.node(
+            "GroupQueryAttention", [qkv, "", "", *past, seqlens_k, total_len, cos, sin],
+            f"{base}/GroupQueryAttention", outputs=[f"{base}/GroupQueryAttention/output_0", *present],
+            domain="com.microsoft", num_heads=spec.num_heads, kv_num_heads=spec.num_kv_heads,
+            scale=float(spec.head_dim ** -0.5), do_rotary=1, rotary_interleaved=0, local_window_size=-1,
+        )[0]
+        return self.make_matmul(f"{base}/o_proj", out, [hf(layer, "self_attn.o_proj")])
+
+    def make_mlp(self, layer: int, x: str) -> str:
+        """
+        x ─► MatMul gate ─► Sigmoid ─► Mul (SiLU) ─► Mul ─► MatMul down
+          └► MatMul up ──────────────────────────────┘
+        """
+        base = f"/model/layers.{layer}/mlp"
+        gate = self.make_matmul(f"{base}/gate_proj", x, [hf(layer, "mlp.gate_proj")])
+        up = self.make_matmul(f"{base}/up_proj", x, [hf(layer, "mlp.up_proj")])
+        sigmoid = self.g.op("Sigmoid", [gate], f"{base}/act_fn/Sigmoid")
+        silu = self.g.op("Mul", [gate, sigmoid], f"{base}/act_fn/Mul")
+        product = self.g.op("Mul", [silu, up], f"{base}/Mul")
+        return self.make_matmul(f"{base}/down_proj", product, [hf(layer, "mlp.down_proj")])
+
+    def make_lm_head(self, x: str) -> None:
+        source = EMBED if self.spec.tie_word_embeddings else LM_HEAD
+        logits = self.make_matmul("/lm_head", x, [source])
+        if self.act is not FLOAT32:
+            logits = self.g.op("Cast", [logits], "/lm_head/Cast", to=TensorProto.FLOAT)
+        self.g.node("Identity", [logits], "/logits/Identity", outputs=["logits"])
+        self.g.add_output("logits", TensorProto.FLOAT, ["batch_size", "sequence_length", self.spec.vocab_size])
+
+    def make_norm(self, name: str, x: str, weight: str) -> str:
+        w = self.g.weight(f"{name}/weight", self.ckpt.tensor(weight), self.act)
+        return self.g.op("SimplifiedLayerNormalization", [x, w], f"{name}/SimplifiedLayerNormalization",
+                         axis=-1, epsilon=self.spec.rms_norm_eps, stash_type=1)
+
+    def make_skip_norm(self, name: str, x: str, skip: str, weight: str) -> tuple[str, str]:
+        """(normalized x + skip, x + skip): the residual add fused with the next RMSNorm."""
+        w = self.g.weight(f"{name}/weight", self.ckpt.tensor(weight), self.act)
+        node = f"{name}/SkipSimplifiedLayerNormalization"
+        out = self.g.node("SkipSimplifiedLayerNormalization", [x, skip, w], node,
+                          outputs=[f"{node}/output_0", "", "", f"{node}/output_3"],
+                          domain="com.microsoft", epsilon=self.spec.rms_norm_eps)
+        return out[0], out[3]
+
+    def make_matmul(self, name: str, x: str, sources: list[str]) -> str:
+        """x @ W.T for W = the sources stacked along the output dimension (HF [out, in] each)."""
+        if self.p.int4:
+            return self._make_matmul_nbits(name, x, sources)
+        k = self.ckpt.shape(sources[0])[1]
+        n = sum(self.ckpt.shape(s)[0] for s in sources)
+
+        def transposed() -> Iterator[bytes]:  # W.T [K, N] row by row, a slab of K at a time
+            for a, b in row_chunks(k, n * 4):
+                yield self.act.to_bytes(np.concatenate([self.ckpt.columns(s, a, b).T for s in sources], axis=1))
+
+        weight = self.g.raw(f"{name}/weight", self.act.onnx_type, [k, n], transposed())
+        return self.g.op("MatMul", [x, weight], f"{name}/MatMul")
+
+    def _make_matmul_nbits(self, name: str, x: str, sources: list[str]) -> str:
+        k = self.ckpt.shape(sources[0])[1]
+        n = sum(self.ckpt.shape(s)[0] for s in sources)
+        blocks = -(-k // BLOCK)
+        packed, scales = self._quantized_rows(sources, name)
+        weight = self.g.raw(f"{name}/weight.qdata", TensorProto.UINT8, [n, blocks, BLOCK // 2], packed)
+        scale = self.g.weight(f"{name}/weight.scales", np.concatenate(scales()).reshape(-1), self.act)
+        return self.g.op("MatMulNBits", [x, weight, scale], f"{name}/MatMulNBits", domain="com.microsoft",
+                         K=k, N=n, bits=4, block_size=BLOCK, accuracy_level=self.p.accuracy_level)
+
+    def _quantized_rows(self, sources: list[str], name: str) -> tuple[Iterator[bytes], Callable[[], list[np.ndarray]]]:
+        """Quantizes the sources row slab by row slab: yields packed bytes; scales() is ready afterwards."""
+        collected: list[np.ndarray] = []
+
+        def packed() -> Iterator[bytes]:
+            for source in sources:
+                rows, cols = self.ckpt.shape(source)
+                for a, b in row_chunks(rows, cols * 4):
+                    q, s = quantize_int4(self.ckpt.rows(source, a, b))
+                    collected.append(s)
+                    yield q.tobytes()
+
+        def scales() -> list[np.ndarray]:
+            assert collected, f"{name}: scales read before the packed weights were written"
+            return collected
+
+        return packed(), scales

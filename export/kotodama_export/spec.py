@@ -1,0 +1,111 @@
+"""What the exporter reads from a checkpoint's config.json: every dimension, never a constant."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from pathlib import Path
+
+from .errors import ExportError
+
+SUPPORTED_ARCHITECTURES = ("LlamaForCausalLM",)
+SUPPORTED_ROPE_TYPES = ("default", "linear", "dynamic", "llama3", "yarn")
+
+
+@dataclass(frozen=True)
+class ModelSpec:
+    architecture: str
+    hidden_size: int
+    num_layers: int
+    num_heads: int
+    num_kv_heads: int
+    head_dim: int
+    intermediate_size: int
+    vocab_size: int
+    rms_norm_eps: float
+    tie_word_embeddings: bool
+    max_position_embeddings: int
+    context_length: int  # positions the cos/sin caches cover
+    rope_type: str
+    bos_token_id: int | None
+    eos_token_ids: tuple[int, ...]
+    pad_token_id: int | None
+    hf_config: object  # transformers PreTrainedConfig, for the rotary reference functions
+
+    @property
+    def q_width(self) -> int:
+        return self.num_heads * self.head_dim
+
+    @property
+    def kv_width(self) -> int:
+        return self.num_kv_heads * self.head_dim
+
+
+def read_spec(checkpoint: Path) -> ModelSpec:
+    """Reads and checks config.json; raises ExportError with one sentence on anything we cannot export."""
+    config_path = checkpoint / "config.json"
+    if not config_path.is_file():
+        raise ExportError(f"{checkpoint} has no config.json: point --checkpoint at a Hugging Face model directory")
+    try:
+        raw = json.loads(config_path.read_text(encoding="utf-8"))
+    except (OSError, ValueError) as e:
+        raise ExportError(f"{config_path} is not readable JSON ({e})") from e
+    architectures = raw.get("architectures") or []
+    architecture = architectures[0] if architectures else raw.get("model_type", "unknown")
+    if architecture not in SUPPORTED_ARCHITECTURES:
+        raise ExportError(
+            f"architecture {architecture!r} in {config_path} is not supported; "
+            f"supported: {', '.join(SUPPORTED_ARCHITECTURES)}"
+        )
+    hf_config = _hf_config(checkpoint)
+    rope = getattr(hf_config, "rope_parameters", None) or {}
+    rope_type = rope.get("rope_type", "default")
+    if rope_type not in SUPPORTED_ROPE_TYPES:
+        raise ExportError(f"rope type {rope_type!r} is not supported; supported: {', '.join(SUPPORTED_ROPE_TYPES)}")
+    num_heads = int(hf_config.num_attention_heads)
+    hidden = int(hf_config.hidden_size)
+    head_dim = int(getattr(hf_config, "head_dim", None) or hidden // num_heads)
+    max_pos = int(hf_config.max_position_embeddings)
+    context = int(max_pos * rope.get("factor", 1.0)) if rope_type == "dynamic" else max_pos
+    eos = raw.get("eos_token_id")
+    eos_ids = tuple(eos) if isinstance(eos, list) else ((eos,) if eos is not None else ())
+    spec = ModelSpec(
+        architecture=architecture,
+        hidden_size=hidden,
+        num_layers=int(hf_config.num_hidden_layers),
+        num_heads=num_heads,
+        num_kv_heads=int(getattr(hf_config, "num_key_value_heads", None) or num_heads),
+        head_dim=head_dim,
+        intermediate_size=int(hf_config.intermediate_size),
+        vocab_size=int(hf_config.vocab_size),
+        rms_norm_eps=float(hf_config.rms_norm_eps),
+        tie_word_embeddings=bool(raw.get("tie_word_embeddings", False)),
+        max_position_embeddings=max_pos,
+        context_length=context,
+        rope_type=rope_type,
+        bos_token_id=raw.get("bos_token_id"),
+        eos_token_ids=eos_ids,
+        pad_token_id=raw.get("pad_token_id"),
+        hf_config=hf_config,
+    )
+    _check_shapes(spec, config_path)
+    return spec
+
+
+def _hf_config(checkpoint: Path) -> object:
+    from transformers import AutoConfig
+
+    try:
+        return AutoConfig.from_pretrained(checkpoint)
+    except (OSError, ValueError, KeyError) as e:
+        raise ExportError(f"transformers cannot read {checkpoint / 'config.json'}: {str(e).splitlines()[0]}") from e
+
+
+def _check_shapes(spec: ModelSpec, config_path: Path) -> None:
+    if spec.num_heads % spec.num_kv_heads:
+        raise ExportError(
+            f"{config_path}: num_attention_heads {spec.num_heads} is not a multiple of "
+            f"num_key_value_heads {spec.num_kv_heads}"
+        )
+    if spec.head_dim % 2:
+        raise ExportError(f"{config_path}: head_dim {spec.head_dim} must be even for rotary embeddings")

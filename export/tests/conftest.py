@@ -1,0 +1,40 @@
+"""Checkpoints and exports the tests share: made once per session from the tiny-llama preset."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from kotodama_export.convert import convert
+from kotodama_export.random_checkpoint import shared_dir, write_random_checkpoint
+
+JAPANESE_PROMPT = "日本の首都はどこですか？東京について三つの文で説明してください。"
+PROMPTS = [
+    JAPANESE_PROMPT,
+    "The quick brown fox jumps over the lazy dog. Once upon a time,",
+    "def fibonacci(n):\n    if n < 2:\n        return n\n",
+]
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    if not (shared_dir() / "llm-jp-4" / "tokenizer_config.json").is_file():
+        raise pytest.UsageError(f"the shared folder with the LLM-jp-4 tokenizer is missing: {shared_dir()} "
+                                "(set KOTODAMA_SHARED)")
+
+
+@pytest.fixture(scope="session")
+def tiny_checkpoint(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """tiny-llama in bf16, split into several safetensors shards with an index, as big checkpoints are."""
+    out = tmp_path_factory.mktemp("ckpt") / "tiny-llama"
+    return write_random_checkpoint(out, preset="tiny-llama", seed=1, shard_bytes=40 << 20)
+
+
+@pytest.fixture(scope="session")
+def tiny_fp32(tiny_checkpoint: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return convert(tiny_checkpoint, tmp_path_factory.mktemp("onnx") / "tiny-fp32", "cpu", "fp32")
+
+
+@pytest.fixture(scope="session")
+def tiny_int4(tiny_checkpoint: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return convert(tiny_checkpoint, tmp_path_factory.mktemp("onnx") / "tiny-int4", "cpu", "int4")
