@@ -1,7 +1,8 @@
 """Reading a Hugging Face checkpoint tensor by tensor (sharded safetensors, bf16 included).
 
-Nothing here loads a whole model: a tensor is read as float32 rows on demand, so a 16 GB checkpoint
-converts in bounded memory.
+Nothing here loads a whole model, and nothing is memory-mapped: a tensor's rows are read with plain
+file reads into a buffer of their own, so the process's resident memory stays at the slab being
+converted even for a 16 GB checkpoint (a mapping would count every page read in the process's RSS).
 """
 
 from __future__ import annotations
@@ -10,39 +11,44 @@ import hashlib
 import json
 import struct
 from collections.abc import Iterator
-from contextlib import ExitStack
+from dataclasses import dataclass
 from pathlib import Path
+from typing import BinaryIO
 
 import numpy as np
 
 from .errors import ExportError
 
 SOURCE_FILES = ("config.json", "generation_config.json", "tokenizer.json", "tokenizer_config.json")
+# safetensors dtype -> (numpy type of the stored bits, bytes per element)
+STORED = {"BF16": (np.uint16, 2), "F16": (np.float16, 2), "F32": (np.float32, 4)}
+
+
+@dataclass(frozen=True)
+class _Entry:
+    file: Path
+    dtype: str
+    shape: tuple[int, ...]
+    start: int  # absolute byte offset of the first element
 
 
 class Checkpoint:
     """The tensors of one checkpoint directory, by Hugging Face name."""
 
     def __init__(self, directory: Path) -> None:
-        from safetensors import safe_open
-
         self.directory = directory
         self.files = sorted(directory.glob("*.safetensors"))
         if not self.files:
             raise ExportError(f"{directory} has no *.safetensors files: convert .bin checkpoints to safetensors first")
-        self._stack = ExitStack()
-        self._where: dict[str, object] = {}
+        self._entries: dict[str, _Entry] = {}
         for file in self.files:
-            _check_complete(file)
-            try:
-                handle = self._stack.enter_context(safe_open(str(file), framework="pt"))
-            except Exception as e:  # the Rust reader raises its own error types
-                raise ExportError(f"{file} is not a readable safetensors file ({e})") from e
-            for name in handle.keys():
-                self._where[name] = handle
+            self._entries.update(_read_header(file))
+        self._handles: dict[Path, BinaryIO] = {}
 
     def close(self) -> None:
-        self._stack.close()
+        for handle in self._handles.values():
+            handle.close()
+        self._handles.clear()
 
     def __enter__(self) -> Checkpoint:
         return self
@@ -51,30 +57,48 @@ class Checkpoint:
         self.close()
 
     def __contains__(self, name: str) -> bool:
-        return name in self._where
+        return name in self._entries
+
+    def names(self) -> list[str]:
+        return list(self._entries)
 
     def shape(self, name: str) -> tuple[int, ...]:
-        return tuple(self._slice(name).get_shape())
+        return self._entry(name).shape
 
     def rows(self, name: str, start: int, stop: int) -> np.ndarray:
-        """Rows [start, stop) of a tensor as float32 (any source dtype, bf16 included)."""
-        return self._slice(name)[start:stop].float().numpy()
+        """Rows [start, stop) of a tensor as float32 (any stored dtype, bf16 included)."""
+        entry = self._entry(name)
+        per_row = int(np.prod(entry.shape[1:], dtype=np.int64))
+        stored, size = STORED[entry.dtype]
+        handle = self._handles.get(entry.file)
+        if handle is None:
+            handle = self._handles[entry.file] = open(entry.file, "rb")
+        handle.seek(entry.start + start * per_row * size)
+        bits = np.fromfile(handle, dtype=stored, count=(stop - start) * per_row)
+        return _to_float32(bits, entry.dtype).reshape((stop - start, *entry.shape[1:]))
 
     def columns(self, name: str, start: int, stop: int) -> np.ndarray:
-        """Columns [start, stop) of a 2-D tensor as float32, for writing a transposed copy in pieces."""
-        return self._slice(name)[:, start:stop].float().numpy()
+        """Columns [start, stop) of a 2-D tensor as float32, read a row slab at a time."""
+        rows, cols = self.shape(name)
+        return np.concatenate([self.rows(name, a, b)[:, start:stop] for a, b in row_chunks(rows, cols * 4)])
 
     def tensor(self, name: str) -> np.ndarray:
-        return self._slice(name)[:].float().numpy()
+        return self.rows(name, 0, self.shape(name)[0])
 
-    def _slice(self, name: str):  # noqa: ANN202 (safetensors' slice type is not public)
-        handle = self._where.get(name)
-        if handle is None:
+    def _entry(self, name: str) -> _Entry:
+        entry = self._entries.get(name)
+        if entry is None:
             raise ExportError(f"tensor {name} is missing from the checkpoint in {self.directory}")
-        return handle.get_slice(name)
+        return entry
 
 
-def row_chunks(rows: int, row_bytes: int, budget: int = 256 << 20) -> Iterator[tuple[int, int]]:
+def _to_float32(bits: np.ndarray, dtype: str) -> np.ndarray:
+    if dtype == "BF16":
+        return (bits.astype(np.uint32) << 16).view(np.float32)
+    return bits.astype(np.float32, copy=False)
+
+
+def row_chunks(rows: int, row_bytes: int, budget: int = 128 << 20) -> Iterator[tuple[int, int]]:
     """Splits [0, rows) into ranges whose float32 copy stays under budget bytes."""
     step = max(1, budget // max(1, row_bytes))
     for start in range(0, rows, step):
@@ -95,8 +119,9 @@ def source_digest(directory: Path) -> dict[str, str]:
     return digests
 
 
-def _check_complete(file: Path) -> None:
-    """A truncated download is the commonest broken checkpoint: say so before reading any tensor."""
+def _read_header(file: Path) -> dict[str, _Entry]:
+    """The tensor index of one safetensors file, checked against the file's size (a truncated download
+    is the commonest broken checkpoint: say so before reading any tensor)."""
     size = file.stat().st_size
     try:
         with open(file, "rb") as f:
@@ -106,8 +131,15 @@ def _check_complete(file: Path) -> None:
             header = json.loads(f.read(header_len))
     except (struct.error, ValueError) as e:
         raise ExportError(f"{file} is not a safetensors file or is truncated ({e}); download it again") from e
-    end = max((v["data_offsets"][1] for k, v in header.items() if k != "__metadata__"), default=0)
+    tensors = {k: v for k, v in header.items() if k != "__metadata__"}
+    end = max((v["data_offsets"][1] for v in tensors.values()), default=0)
     if 8 + header_len + end > size:
         raise ExportError(
             f"{file} is truncated: it has {size} bytes but its header needs {8 + header_len + end}; download it again"
         )
+    entries = {}
+    for name, v in tensors.items():
+        if v["dtype"] not in STORED:
+            raise ExportError(f"{file}: tensor {name} is {v['dtype']}; the exporter reads {', '.join(STORED)}")
+        entries[name] = _Entry(file, v["dtype"], tuple(v["shape"]), 8 + header_len + v["data_offsets"][0])
+    return entries

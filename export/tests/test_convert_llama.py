@@ -37,7 +37,7 @@ def test_int4_graph_computes_exactly_its_dequantized_weights(tiny_checkpoint: Pa
     dequantized.mkdir()
     with Checkpoint(tiny_checkpoint) as ckpt:
         tensors = {}
-        for name in ckpt._where:
+        for name in ckpt.names():
             w = ckpt.tensor(name)
             tensors[name] = torch.from_numpy(dequantize_int4(*quantize_int4(w)) if w.ndim == 2 else w)
     save_file(tensors, dequantized / "model.safetensors")
