@@ -5,7 +5,7 @@ Graph inputs and outputs (the contract with the Java engine and onnxruntime-gena
   attention_mask             int64 [batch, total_seq]        (1 for every token so far)
   past_key_values.N.key      act   [batch, kv_heads, past_seq, head_dim]   (BNSH)
   past_key_values.N.value    act   [batch, kv_heads, past_seq, head_dim]
-  logits                     float [batch, seq, vocab]
+  logits                     float [batch, 1, vocab]             (the last position only)
   present.N.key / .value     act   [batch, kv_heads, total_seq, head_dim]
 When past_seq is the buffer's full length, GroupQueryAttention writes the new tokens into the same
 buffer (past and present share one allocation when bound to one OrtValue).
@@ -160,12 +160,21 @@ class LlamaBuilder:
         return self.make_matmul(f"{base}/down_proj", product, [hf(layer, "mlp.down_proj")])
 
     def make_lm_head(self, x: str) -> None:
+        """
+        normed [batch, seq, hidden] ─► Slice (last position) ─► MatMul lm_head ─► (Cast float32) ─► logits
+        Only the last position's logits are computed: a 512-token prefill would otherwise spend most of
+        its time in a 196,608-wide matmul whose rows nobody samples.
+        """
+        starts = self.g.constant("/lm_head/last/starts", np.array([-1], dtype=np.int64))
+        ends = self.g.constant("/lm_head/last/ends", np.array([np.iinfo(np.int64).max], dtype=np.int64))
+        axes = self.g.constant("/lm_head/last/axes", np.array([1], dtype=np.int64))
+        last = self.g.op("Slice", [x, starts, ends, axes], "/lm_head/last/Slice")
         source = EMBED if self.spec.tie_word_embeddings else LM_HEAD
-        logits = self.make_matmul("/lm_head", x, [source])
+        logits = self.make_matmul("/lm_head", last, [source])
         if self.act is not FLOAT32:
             logits = self.g.op("Cast", [logits], "/lm_head/Cast", to=TensorProto.FLOAT)
         self.g.node("Identity", [logits], "/logits/Identity", outputs=["logits"])
-        self.g.add_output("logits", TensorProto.FLOAT, ["batch_size", "sequence_length", self.spec.vocab_size])
+        self.g.add_output("logits", TensorProto.FLOAT, ["batch_size", 1, self.spec.vocab_size])
 
     def make_norm(self, name: str, x: str, weight: str) -> str:
         w = self.g.weight(f"{name}/weight", self.ckpt.tensor(weight), self.act)

@@ -66,7 +66,7 @@ class OnnxDecoder:
         self.length = 0
 
     def step(self, ids: list[int]) -> np.ndarray:
-        """Feeds tokens after those fed so far; returns float32 logits [len(ids), vocab]."""
+        """Feeds tokens after those fed so far; returns the last position's float32 logits [1, vocab]."""
         self.length += len(ids)
         binding = self.session.io_binding()
         binding.bind_cpu_input("input_ids", np.array([ids], dtype=np.int64))
@@ -90,12 +90,12 @@ class OnnxDecoder:
 
 
 def reference_run(model: object, prompt: list[int], new_tokens: int) -> tuple[list[int], np.ndarray]:
-    """transformers' greedy continuation and its logits: prompt positions, then one row per decode step."""
+    """transformers' greedy continuation and its logits: the prompt's last position, then one row per decode step."""
     import torch
 
     with torch.no_grad():
         out = model(torch.tensor([prompt]), use_cache=True)
-        rows = [out.logits[0].double()]
+        rows = [out.logits[0, -1:].double()]
         tokens = [int(out.logits[0, -1].argmax())]
         for _ in range(new_tokens):
             out = model(torch.tensor([tokens[-1:]]), past_key_values=out.past_key_values, use_cache=True)
