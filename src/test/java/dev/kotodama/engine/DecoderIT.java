@@ -1,0 +1,104 @@
+package dev.kotodama.engine;
+
+import java.nio.ByteBuffer;
+import java.nio.ByteOrder;
+import java.util.ArrayList;
+import java.util.HexFormat;
+import java.util.List;
+
+import ai.onnxruntime.OrtEnvironment;
+import dev.kotodama.TestModels;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.ValueSource;
+import org.junit.jupiter.api.Test;
+import tools.jackson.databind.JsonNode;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+/** The exported tiny model run from Java, against onnxruntime (Python) and transformers. */
+class DecoderIT {
+
+    private static Decoder load(String name) {
+        ModelDirectory directory = ModelDirectory.open(TestModels.resolve(name));
+        return Decoder.load(directory, new SessionOptionsFactory(OrtEnvironment.getEnvironment(), 2), ExecutionProvider.CPU);
+    }
+
+    @ParameterizedTest
+    @ValueSource(strings = {"tiny-fp32", "tiny-int4"})
+    void logitsEqualPythonOnnxRuntimeWithin1e5(String model) throws Exception {
+        JsonNode reference = TestModels.json("logits-reference.json").path("models").path(model);
+        try (Decoder decoder = load(model)) {
+            int vocab = decoder.directory().manifest().vocabularySize();
+            float[] logits = new float[vocab];
+            try (KvCache cache = decoder.newCache(64)) {
+                for (int step = 0; step < reference.path("steps").size(); step++) {
+                    decoder.step(cache, ints(reference.path("steps").path(step)), logits);
+                    float[] expected = floats(reference.path("last_logits_f32_hex").path(step).asString());
+
+                    assertThat(maxAbsDifference(logits, expected)).as("step %d", step).isLessThanOrEqualTo(1e-5f);
+                }
+            }
+        }
+    }
+
+    @Test
+    void greedyTokensEqualTransformersFor64TokensOnThreePrompts() throws Exception {
+        JsonNode cases = TestModels.json("generation-reference.json").path("cases");
+        try (Decoder decoder = load("tiny-fp32")) {
+            float[] logits = new float[decoder.directory().manifest().vocabularySize()];
+            for (JsonNode reference : cases) {
+                int[] prompt = ints(reference.path("prompt_ids"));
+                int[] expected = ints(reference.path("greedy_tokens"));
+                List<Integer> generated = new ArrayList<>();
+                try (KvCache cache = decoder.newCache(prompt.length + expected.length)) {
+                    decoder.step(cache, prompt, logits);
+                    generated.add(argmax(logits));
+                    while (generated.size() < expected.length) {
+                        decoder.step(cache, new int[] {generated.get(generated.size() - 1)}, logits);
+                        generated.add(argmax(logits));
+                    }
+                }
+
+                assertThat(generated).as(reference.path("prompt").asString()).containsExactly(boxed(expected));
+            }
+        }
+    }
+
+    private static int argmax(float[] logits) {
+        int best = 0;
+        for (int i = 1; i < logits.length; i++) {
+            if (logits[i] > logits[best]) {
+                best = i;
+            }
+        }
+        return best;
+    }
+
+    private static float maxAbsDifference(float[] a, float[] b) {
+        assertThat(a).hasSameSizeAs(b);
+        float max = 0;
+        for (int i = 0; i < a.length; i++) {
+            max = Math.max(max, Math.abs(a[i] - b[i]));
+        }
+        return max;
+    }
+
+    private static int[] ints(JsonNode array) {
+        int[] values = new int[array.size()];
+        for (int i = 0; i < values.length; i++) {
+            values[i] = array.path(i).asInt();
+        }
+        return values;
+    }
+
+    private static Integer[] boxed(int[] values) {
+        return java.util.Arrays.stream(values).boxed().toArray(Integer[]::new);
+    }
+
+    private static float[] floats(String hex) {
+        ByteBuffer bytes = ByteBuffer.wrap(HexFormat.of().parseHex(hex)).order(ByteOrder.LITTLE_ENDIAN);
+        float[] values = new float[bytes.remaining() / 4];
+        bytes.asFloatBuffer().get(values);
+        return values;
+    }
+}
