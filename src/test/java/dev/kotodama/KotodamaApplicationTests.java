@@ -1,10 +1,10 @@
 package dev.kotodama;
 
+import dev.kotodama.engine.Engine;
 import org.junit.jupiter.api.Test;
-
 import org.springframework.beans.factory.annotation.Autowired;
 import org.springframework.boot.test.context.SpringBootTest;
-import org.springframework.core.env.Environment;
+import org.springframework.context.ApplicationContext;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
@@ -12,8 +12,8 @@ import static org.assertj.core.api.Assertions.assertThat;
 class KotodamaApplicationTests {
 
     @Test
-    void startsWithNoModelConfigured(@Autowired Environment environment) {
-        assertThat(environment.getProperty("kotodama.model-dir")).isEmpty();
-        assertThat(environment.getProperty("kotodama.execution-provider")).isEqualTo("auto");
+    void startsWithoutAModelWhenNoneIsConfigured(@Autowired ApplicationContext context) {
+        assertThat(context.getEnvironment().getProperty("kotodama.model-dir")).isNull();
+        assertThat(context.getBeansOfType(Engine.class)).isEmpty();
     }
 }

@@ -2,10 +2,12 @@ package dev.kotodama.engine;
 
 import java.nio.FloatBuffer;
 import java.nio.LongBuffer;
+import java.util.Arrays;
 import java.util.HashMap;
 import java.util.Map;
 import java.util.Objects;
 import java.util.Set;
+import java.util.concurrent.atomic.LongAdder;
 
 import ai.onnxruntime.OnnxTensor;
 import ai.onnxruntime.OnnxValue;
@@ -41,6 +43,8 @@ public final class Decoder implements AutoCloseable {
     private final String[] presentKeys;
 
     private final String[] presentValues;
+
+    private final LongAdder sessionRunNanos = new LongAdder();
 
     private Decoder(OrtEnvironment environment, OrtSession session, ModelDirectory directory, ProviderChoice provider) {
         this.environment = environment;
@@ -83,6 +87,11 @@ public final class Decoder implements AutoCloseable {
         return provider;
     }
 
+    /** Time spent inside ONNX Runtime's {@code session.run} so far, over all steps (for benchmarks). */
+    public long sessionRunNanos() {
+        return sessionRunNanos.sum();
+    }
+
     /** A zeroed cache for a sequence of up to {@code capacity} tokens. */
     public KvCache newCache(int capacity) throws OrtException {
         return new KvCache(environment, directory.decoder(), directory.manifest().kvCacheType(), capacity);
@@ -94,8 +103,9 @@ public final class Decoder implements AutoCloseable {
      * @param cache the sequence's cache; it grows by {@code tokens.length}
      * @param tokens the new token ids (the prompt at prefill, one token at a decode step)
      * @param logits receives the vocabulary's logits for the position after the last token
+     * @param options run options whose {@code setTerminate(true)} aborts the run from another thread
      */
-    public void step(KvCache cache, int[] tokens, float[] logits) throws OrtException {
+    public void step(KvCache cache, int[] tokens, float[] logits, OrtSession.RunOptions options) throws OrtException {
         if (tokens.length == 0) {
             throw new IllegalArgumentException("tokens must not be empty");
         }
@@ -108,7 +118,7 @@ public final class Decoder implements AutoCloseable {
             ids[i] = tokens[i];
         }
         long[] mask = new long[total];
-        java.util.Arrays.fill(mask, 1L);
+        Arrays.fill(mask, 1L);
         try (OnnxTensor inputIds = OnnxTensor.createTensor(environment, LongBuffer.wrap(ids), new long[] {1, ids.length});
                 OnnxTensor attentionMask = OnnxTensor.createTensor(environment, LongBuffer.wrap(mask), new long[] {1, total})) {
             Map<String, OnnxTensor> inputs = new HashMap<>();
@@ -121,12 +131,21 @@ public final class Decoder implements AutoCloseable {
                 pinned.put(presentKeys[layer], cache.key(layer));
                 pinned.put(presentValues[layer], cache.value(layer));
             }
-            try (OrtSession.Result result = session.run(inputs, Set.of(LOGITS), pinned)) {
+            long start = System.nanoTime();
+            try (OrtSession.Result result = session.run(inputs, Set.of(LOGITS), pinned, options)) {
+                sessionRunNanos.add(System.nanoTime() - start);
                 FloatBuffer output = ((OnnxTensor) result.get(LOGITS).orElseThrow()).getFloatBuffer();
                 output.get(logits, 0, logits.length);
             }
         }
         cache.advance(tokens.length);
+    }
+
+    /** {@link #step(KvCache, int[], float[], OrtSession.RunOptions)} that cannot be aborted. */
+    public void step(KvCache cache, int[] tokens, float[] logits) throws OrtException {
+        try (OrtSession.RunOptions options = new OrtSession.RunOptions()) {
+            step(cache, tokens, logits, options);
+        }
     }
 
     @Override

@@ -1,0 +1,36 @@
+package dev.kotodama.ai;
+
+import ai.onnxruntime.OrtEnvironment;
+import dev.kotodama.engine.Decoder;
+import dev.kotodama.engine.Engine;
+import dev.kotodama.engine.ModelDirectory;
+import dev.kotodama.engine.SessionOptionsFactory;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+import org.springframework.boot.autoconfigure.condition.ConditionalOnMissingBean;
+import org.springframework.boot.autoconfigure.condition.ConditionalOnProperty;
+import org.springframework.boot.context.properties.EnableConfigurationProperties;
+import org.springframework.context.annotation.Bean;
+import org.springframework.context.annotation.Configuration;
+
+/** The engine for {@code kotodama.model-dir}, loaded at startup so that a bad directory stops the app. */
+@Configuration(proxyBeanMethods = false)
+@EnableConfigurationProperties(KotodamaProperties.class)
+public class EngineConfiguration {
+
+    private static final Logger logger = LoggerFactory.getLogger(EngineConfiguration.class);
+
+    @Bean(destroyMethod = "close")
+    @ConditionalOnMissingBean
+    @ConditionalOnProperty(prefix = "kotodama", name = "model-dir")
+    Engine kotodamaEngine(KotodamaProperties properties) {
+        ModelDirectory directory = ModelDirectory.open(properties.modelDir());
+        long started = System.nanoTime();
+        SessionOptionsFactory options = new SessionOptionsFactory(OrtEnvironment.getEnvironment(), properties.threads(),
+                properties.graphOptimization());
+        Decoder decoder = Decoder.load(directory, options, properties.executionProvider());
+        logger.info("loaded {} ({} {}, {} provider) in {} ms", directory.path(), directory.manifest().target(),
+                directory.manifest().precision(), decoder.provider().used(), (System.nanoTime() - started) / 1_000_000);
+        return new Engine(decoder, properties.engineOptions());
+    }
+}

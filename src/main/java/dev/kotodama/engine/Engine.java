@@ -1,0 +1,408 @@
+package dev.kotodama.engine;
+
+import java.util.ArrayDeque;
+import java.util.ArrayList;
+import java.util.Deque;
+import java.util.HashSet;
+import java.util.Iterator;
+import java.util.List;
+import java.util.Objects;
+import java.util.Set;
+import java.util.concurrent.locks.Condition;
+import java.util.concurrent.locks.ReentrantLock;
+
+import ai.onnxruntime.OrtException;
+import ai.onnxruntime.OrtSession;
+import dev.kotodama.engine.sampling.Sampler;
+import dev.kotodama.engine.sampling.Samplers;
+import dev.kotodama.engine.sampling.TokenHistory;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+import reactor.core.publisher.Flux;
+import reactor.core.publisher.FluxSink;
+
+/**
+ * Runs generations on one decoder: admission by KV-cache budget, a bounded queue, and one engine
+ * thread that gives every active generation one step in turn (so concurrent generations progress
+ * fairly, and ONNX Runtime's intra-op threads are not oversubscribed).
+ *
+ * <pre>
+ * generate() ─► admitted (its KV cache fits the budget) ─┐
+ *            └► waiting (queue not full) ─ on release ───┤     engine thread, round robin:
+ *            └► Busy error                               └──►  prefill | decode step ─► sample ─► emit ─► stop?
+ * </pre>
+ */
+public final class Engine implements AutoCloseable {
+
+    private static final Logger logger = LoggerFactory.getLogger(Engine.class);
+
+    private final Decoder decoder;
+
+    private final EngineOptions options;
+
+    private final long kvBytesPerToken;
+
+    private final Set<Integer> modelStopIds;
+
+    private final ReentrantLock lock = new ReentrantLock();
+
+    private final Condition work = lock.newCondition();
+
+    private final Deque<Ticket> admitted = new ArrayDeque<>(); // guarded by lock
+
+    private final Deque<Ticket> waiting = new ArrayDeque<>(); // guarded by lock
+
+    private long reservedBytes; // guarded by lock
+
+    private boolean closed; // guarded by lock
+
+    private final List<Active> active = new ArrayList<>(); // engine thread only
+
+    private final Thread thread;
+
+    private volatile int running; // active.size(), for activeCount()
+
+    public Engine(Decoder decoder, EngineOptions options) {
+        this.decoder = Objects.requireNonNull(decoder, "decoder must not be null");
+        this.options = Objects.requireNonNull(options, "options must not be null");
+        ModelDirectory directory = decoder.directory();
+        this.kvBytesPerToken = directory.decoder().kvBytesPerToken(directory.manifest().kvCacheType());
+        this.modelStopIds = Set.copyOf(directory.manifest().stopTokenIds());
+        this.thread = new Thread(this::loop, "kotodama-engine");
+        this.thread.setDaemon(true);
+        this.thread.start();
+    }
+
+    public Decoder decoder() {
+        return decoder;
+    }
+
+    /**
+     * Generates tokens for a request: {@link GenerationEvent.Token}s, then one
+     * {@link GenerationEvent.Finished}. Cancelling the subscription stops the generation within one
+     * step (an in-flight step is aborted) and frees its cache.
+     *
+     * <p>The flux fails with {@link EngineException.ContextLengthExceeded} when the request cannot fit,
+     * and with {@link EngineException.Busy} when the queue is full; neither does any work.
+     */
+    public Flux<GenerationEvent> generate(GenerationRequest request) {
+        Objects.requireNonNull(request, "request must not be null");
+        int context = decoder.directory().manifest().contextLength();
+        if (request.capacity() > context) {
+            return Flux.error(new EngineException.ContextLengthExceeded("the prompt's " + request.promptIds().length
+                    + " tokens plus max tokens " + request.maxTokens() + " exceed the model's context of " + context
+                    + " tokens; shorten the prompt or lower max tokens"));
+        }
+        long bytes = request.capacity() * kvBytesPerToken;
+        if (bytes > options.kvCacheBudgetBytes()) {
+            return Flux.error(new EngineException.ContextLengthExceeded("the prompt's " + request.promptIds().length
+                    + " tokens plus max tokens " + request.maxTokens() + " need " + mib(bytes)
+                    + " MiB of KV cache, more than the whole budget of " + mib(options.kvCacheBudgetBytes())
+                    + " MiB; shorten the prompt or lower max tokens"));
+        }
+        return Flux.create(sink -> submit(new Ticket(request, bytes, sink)), FluxSink.OverflowStrategy.BUFFER);
+    }
+
+    /** Generations the engine thread is running. */
+    public int activeCount() {
+        return running;
+    }
+
+    /** Generations waiting for admission. */
+    public int queuedCount() {
+        lock.lock();
+        try {
+            return waiting.size();
+        }
+        finally {
+            lock.unlock();
+        }
+    }
+
+    /** KV-cache bytes reserved by admitted generations. */
+    public long reservedKvBytes() {
+        lock.lock();
+        try {
+            return reservedBytes;
+        }
+        finally {
+            lock.unlock();
+        }
+    }
+
+
+    private void submit(Ticket ticket) {
+        lock.lock();
+        try {
+            if (closed) {
+                ticket.sink.error(new EngineException("the engine is shut down"));
+                return;
+            }
+            if (waiting.isEmpty() && reservedBytes + ticket.bytes <= options.kvCacheBudgetBytes()) {
+                reservedBytes += ticket.bytes;
+                admitted.add(ticket);
+                work.signal();
+            }
+            else if (waiting.size() < options.maxQueued()) {
+                waiting.add(ticket);
+            }
+            else {
+                ticket.sink.error(new EngineException.Busy("all generation slots are taken and " + waiting.size()
+                        + " requests are queued; retry later"));
+                return;
+            }
+        }
+        finally {
+            lock.unlock();
+        }
+        ticket.sink.onDispose(ticket::cancel);
+    }
+
+    private void release(Ticket ticket) {
+        lock.lock();
+        try {
+            reservedBytes -= ticket.bytes;
+            while (!waiting.isEmpty() && reservedBytes + waiting.peek().bytes <= options.kvCacheBudgetBytes()) {
+                Ticket next = waiting.poll();
+                reservedBytes += next.bytes;
+                admitted.add(next);
+            }
+        }
+        finally {
+            lock.unlock();
+        }
+    }
+
+    private void loop() {
+        while (true) {
+            List<Ticket> starting = new ArrayList<>();
+            lock.lock();
+            try {
+                while (!closed && admitted.isEmpty() && active.isEmpty()) {
+                    work.awaitUninterruptibly();
+                }
+                if (closed) {
+                    break;
+                }
+                starting.addAll(admitted);
+                admitted.clear();
+            }
+            finally {
+                lock.unlock();
+            }
+            for (Ticket ticket : starting) {
+                start(ticket);
+            }
+            for (Iterator<Active> it = active.iterator(); it.hasNext();) {
+                Active generation = it.next();
+                if (!advance(generation)) {
+                    it.remove();
+                    generation.close();
+                    release(generation.ticket);
+                }
+            }
+            running = active.size();
+        }
+        active.forEach(Active::close);
+        active.clear();
+    }
+
+    private void start(Ticket ticket) {
+        if (ticket.cancelled) {
+            ticket.closeRunOptions();
+            release(ticket);
+            return;
+        }
+        try {
+            active.add(new Active(ticket, decoder.newCache(ticket.request.capacity()), Samplers.create(ticket.request.sampling()),
+                    decoder.directory().manifest().vocabularySize()));
+        }
+        catch (OrtException | RuntimeException ex) {
+            ticket.closeRunOptions();
+            ticket.sink.error(ex);
+            release(ticket);
+        }
+    }
+
+    /** One prefill or decode step; false when the generation has ended. */
+    private boolean advance(Active generation) {
+        Ticket ticket = generation.ticket;
+        if (ticket.cancelled) {
+            return false;
+        }
+        GenerationRequest request = ticket.request;
+        try {
+            int[] input = generation.generated == 0 ? request.promptIds() : new int[] {generation.lastToken};
+            decoder.step(generation.cache, input, generation.logits, ticket.runOptions);
+        }
+        catch (OrtException ex) {
+            if (!ticket.cancelled) {
+                logger.error("generation failed in ONNX Runtime", ex);
+                ticket.sink.error(new EngineException("the model failed: " + Decoder.firstLine(ex.getMessage())));
+            }
+            return false;
+        }
+        long now = System.nanoTime();
+        int token = generation.sampler.sample(generation.logits, generation.history);
+        if (generation.generated == 0) {
+            generation.firstTokenAt = now;
+        }
+        if (modelStopIds.contains(token) || request.stopTokenIds().contains(token)) {
+            return finish(generation, FinishReason.STOP, now);
+        }
+        generation.history.append(token);
+        generation.lastToken = token;
+        ticket.sink.next(new GenerationEvent.Token(token, generation.generated, now - generation.startedAt));
+        generation.generated++;
+        return generation.generated < request.maxTokens() || finish(generation, FinishReason.LENGTH, now);
+    }
+
+    private static boolean finish(Active generation, FinishReason reason, long now) {
+        Ticket ticket = generation.ticket;
+        long ttft = generation.firstTokenAt == 0 ? 0 : generation.firstTokenAt - generation.startedAt;
+        long decode = generation.firstTokenAt == 0 ? 0 : now - generation.firstTokenAt;
+        ticket.sink.next(new GenerationEvent.Finished(reason, ticket.request.promptIds().length, generation.generated,
+                ttft, decode, generation.startedAt - ticket.submittedAt));
+        ticket.sink.complete();
+        return false;
+    }
+
+    @Override
+    public void close() throws OrtException {
+        List<Ticket> abandoned;
+        lock.lock();
+        try {
+            closed = true;
+            abandoned = new ArrayList<>(waiting);
+            abandoned.addAll(admitted);
+            waiting.clear();
+            admitted.clear();
+            work.signal();
+        }
+        finally {
+            lock.unlock();
+        }
+        for (Ticket ticket : abandoned) {
+            ticket.closeRunOptions();
+            ticket.sink.error(new EngineException("the engine is shut down"));
+        }
+        try {
+            thread.join();
+        }
+        catch (InterruptedException ex) {
+            Thread.currentThread().interrupt();
+        }
+        decoder.close();
+    }
+
+    private static long mib(long bytes) {
+        return bytes >> 20;
+    }
+
+    /** A request from submission to its end; cancel() may come from any thread. */
+    private final class Ticket {
+
+        final GenerationRequest request;
+
+        final long bytes;
+
+        final FluxSink<GenerationEvent> sink;
+
+        final OrtSession.RunOptions runOptions;
+
+        final long submittedAt = System.nanoTime();
+
+        volatile boolean cancelled;
+
+        private boolean runOptionsClosed; // guarded by this
+
+        Ticket(GenerationRequest request, long bytes, FluxSink<GenerationEvent> sink) {
+            this.request = request;
+            this.bytes = bytes;
+            this.sink = sink;
+            try {
+                this.runOptions = new OrtSession.RunOptions();
+            }
+            catch (OrtException ex) {
+                throw new IllegalStateException("ONNX Runtime cannot create run options", ex);
+            }
+        }
+
+        void cancel() {
+            if (cancelled) {
+                return;
+            }
+            cancelled = true;
+            boolean wasWaiting;
+            lock.lock();
+            try {
+                wasWaiting = waiting.remove(this);
+            }
+            finally {
+                lock.unlock();
+            }
+            if (wasWaiting) {
+                closeRunOptions();
+            }
+            else {
+                terminate();
+            }
+        }
+
+        /** Aborts a step in flight; synchronized with closeRunOptions so the native handle is alive. */
+        private synchronized void terminate() {
+            if (runOptionsClosed) {
+                return;
+            }
+            try {
+                runOptions.setTerminate(true);
+            }
+            catch (OrtException ex) {
+                logger.debug("could not abort a running step", ex);
+            }
+        }
+
+        synchronized void closeRunOptions() {
+            if (!runOptionsClosed) {
+                runOptionsClosed = true;
+                runOptions.close();
+            }
+        }
+    }
+
+    /** An admitted generation's state, owned by the engine thread. */
+    private static final class Active implements AutoCloseable {
+
+        final Ticket ticket;
+
+        final KvCache cache;
+
+        final Sampler sampler;
+
+        final TokenHistory history;
+
+        final float[] logits; // [vocabulary], reused every step
+
+        final long startedAt = System.nanoTime();
+
+        long firstTokenAt;
+
+        int generated;
+
+        int lastToken;
+
+        Active(Ticket ticket, KvCache cache, Sampler sampler, int vocabulary) {
+            this.ticket = ticket;
+            this.cache = cache;
+            this.sampler = sampler;
+            this.history = TokenHistory.of(ticket.request.promptIds());
+            this.logits = new float[vocabulary];
+        }
+
+        @Override
+        public void close() {
+            cache.close();
+            ticket.closeRunOptions();
+        }
+    }
+}

@@ -1,0 +1,62 @@
+package dev.kotodama.engine;
+
+import java.util.Arrays;
+import java.util.Objects;
+import java.util.Set;
+
+import dev.kotodama.engine.sampling.SamplingParameters;
+
+/**
+ * One generation to run.
+ *
+ * @param promptIds the rendered prompt's token ids
+ * @param sampling how each token is picked
+ * @param maxTokens the most tokens to generate
+ * @param stopTokenIds ids that end the generation besides the model's own stop ids
+ */
+public record GenerationRequest(int[] promptIds, SamplingParameters sampling, int maxTokens, Set<Integer> stopTokenIds) {
+
+    public GenerationRequest {
+        Objects.requireNonNull(promptIds, "promptIds must not be null");
+        Objects.requireNonNull(sampling, "sampling must not be null");
+        if (promptIds.length == 0) {
+            throw new IllegalArgumentException("promptIds must not be empty");
+        }
+        if (maxTokens < 1) {
+            throw new IllegalArgumentException("maxTokens must be at least 1, got " + maxTokens);
+        }
+        promptIds = promptIds.clone();
+        stopTokenIds = Set.copyOf(stopTokenIds);
+    }
+
+    public GenerationRequest(int[] promptIds, SamplingParameters sampling, int maxTokens) {
+        this(promptIds, sampling, maxTokens, Set.of());
+    }
+
+    @Override
+    public int[] promptIds() {
+        return promptIds.clone();
+    }
+
+    /** Tokens of KV cache the generation needs at most. */
+    public int capacity() {
+        return promptIds.length + maxTokens;
+    }
+
+    @Override
+    public boolean equals(Object other) {
+        return other instanceof GenerationRequest that && Arrays.equals(promptIds, that.promptIds)
+                && sampling.equals(that.sampling) && maxTokens == that.maxTokens && stopTokenIds.equals(that.stopTokenIds);
+    }
+
+    @Override
+    public int hashCode() {
+        return Objects.hash(Arrays.hashCode(promptIds), sampling, maxTokens, stopTokenIds);
+    }
+
+    @Override
+    public String toString() {
+        return "GenerationRequest[promptTokens=" + promptIds.length + ", sampling=" + sampling + ", maxTokens=" + maxTokens
+                + ", stopTokenIds=" + stopTokenIds + "]";
+    }
+}

@@ -1,0 +1,216 @@
+package dev.kotodama.engine;
+
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.List;
+import java.util.concurrent.CopyOnWriteArrayList;
+import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.TimeUnit;
+
+import ai.onnxruntime.OrtEnvironment;
+import dev.kotodama.TestModels;
+import dev.kotodama.engine.sampling.SamplingParameters;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.Test;
+import reactor.core.Disposable;
+import reactor.core.publisher.Flux;
+import tools.jackson.databind.JsonNode;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+
+/** Concurrency, admission, cancellation and sampling of the engine on the tiny fp32 export. */
+class EngineIT {
+
+    private static final Duration TIMEOUT = Duration.ofMinutes(2);
+
+    private Engine engine;
+
+    private Engine engine(long kvBudgetBytes, int maxQueued) {
+        ModelDirectory directory = ModelDirectory.open(TestModels.resolve("tiny-fp32"));
+        Decoder decoder = Decoder.load(directory, new SessionOptionsFactory(OrtEnvironment.getEnvironment(), 2),
+                ExecutionProvider.CPU);
+        engine = new Engine(decoder, new EngineOptions(kvBudgetBytes, maxQueued));
+        return engine;
+    }
+
+    @AfterEach
+    void close() throws Exception {
+        if (engine != null) {
+            engine.close();
+        }
+    }
+
+    private static List<JsonNode> references() {
+        List<JsonNode> cases = new ArrayList<>();
+        TestModels.json("generation-reference.json").path("cases").forEach(cases::add);
+        return cases;
+    }
+
+    private static int[] ints(JsonNode array) {
+        return java.util.stream.IntStream.range(0, array.size()).map(i -> array.path(i).asInt()).toArray();
+    }
+
+    private static List<Integer> tokens(Flux<GenerationEvent> events) {
+        return events.ofType(GenerationEvent.Token.class).map(GenerationEvent.Token::tokenId).collectList().block(TIMEOUT);
+    }
+
+    private static GenerationRequest greedy(int[] prompt, int maxTokens) {
+        return new GenerationRequest(prompt, SamplingParameters.greedy(), maxTokens);
+    }
+
+    @Test
+    void sixteenSimultaneousGreedyGenerationsEachGiveTheirTransformersTokens() {
+        Engine engine = engine(1L << 30, 16);
+        List<JsonNode> cases = references();
+        List<Flux<GenerationEvent>> streams = new ArrayList<>();
+        List<int[]> expected = new ArrayList<>();
+        for (int i = 0; i < 16; i++) {
+            JsonNode reference = cases.get(i % cases.size());
+            int length = 16 + 3 * i; // different lengths, so generations start and end at different steps
+            streams.add(engine.generate(greedy(ints(reference.path("prompt_ids")), length)));
+            expected.add(Arrays.copyOf(ints(reference.path("greedy_tokens")), length));
+        }
+
+        List<List<Integer>> results = Flux.fromIterable(streams)
+            .flatMapSequential(stream -> stream.ofType(GenerationEvent.Token.class).map(GenerationEvent.Token::tokenId).collectList(), 16)
+            .collectList()
+            .block(TIMEOUT);
+
+        for (int i = 0; i < 16; i++) {
+            assertThat(results.get(i)).as("generation %d", i).containsExactly(Arrays.stream(expected.get(i)).boxed().toArray(Integer[]::new));
+        }
+    }
+
+    @Test
+    void theFirstRequestBeyondTheQueueIsBusyAndCancellingFreesSlots() throws Exception {
+        int[] prompt = ints(references().get(0).path("prompt_ids"));
+        long perGeneration = (prompt.length + 2000L) * kvBytesPerToken();
+        Engine engine = engine(2 * perGeneration, 2);
+        CountDownLatch started = new CountDownLatch(2);
+        List<Disposable> running = new ArrayList<>();
+        for (int i = 0; i < 4; i++) { // 2 admitted, 2 queued
+            running.add(engine.generate(greedy(prompt, 2000)).subscribe(event -> started.countDown()));
+        }
+        assertThat(started.await(1, TimeUnit.MINUTES)).isTrue();
+
+        assertThatThrownBy(() -> tokens(engine.generate(greedy(prompt, 2000))))
+            .isInstanceOf(EngineException.Busy.class)
+            .hasMessageContaining("retry later");
+
+        running.forEach(Disposable::dispose); // cancel all four mid-stream
+        awaitIdle(engine);
+        assertThat(engine.reservedKvBytes()).isZero();
+        assertThat(tokens(engine.generate(greedy(prompt, 8)))).hasSize(8);
+    }
+
+    @Test
+    void cancellingEightOfTenMidStreamLetsNewOnesIn() throws Exception {
+        int[] prompt = ints(references().get(1).path("prompt_ids"));
+        Engine engine = engine(1L << 30, 0);
+        List<CountDownLatch> flowing = new ArrayList<>();
+        List<Disposable> generations = new ArrayList<>();
+        for (int i = 0; i < 10; i++) {
+            CountDownLatch firstToken = new CountDownLatch(1);
+            flowing.add(firstToken);
+            generations.add(engine.generate(greedy(prompt, 1500)).subscribe(event -> firstToken.countDown()));
+        }
+        for (CountDownLatch firstToken : flowing) {
+            assertThat(firstToken.await(1, TimeUnit.MINUTES)).isTrue();
+        }
+        generations.subList(0, 8).forEach(Disposable::dispose);
+
+        awaitActive(engine, 2);
+        assertThat(tokens(engine.generate(greedy(prompt, 4)))).hasSize(4);
+        generations.forEach(Disposable::dispose);
+    }
+
+    @Test
+    void aThousandCancelCyclesLeaveResidentMemoryFlat() throws Exception {
+        int[] prompt = ints(references().get(2).path("prompt_ids"));
+        Engine engine = engine(1L << 30, 4);
+        Runnable cycle = () -> engine.generate(greedy(prompt, 500)).take(2).blockLast(TIMEOUT);
+        for (int i = 0; i < 100; i++) { // warm up allocators and the JIT
+            cycle.run();
+        }
+        System.gc();
+        long before = residentKb();
+        for (int i = 0; i < 1000; i++) {
+            cycle.run();
+        }
+        awaitIdle(engine);
+        System.gc();
+        long after = residentKb();
+        System.out.printf("RSS before %d kB, after 1000 cancel cycles %d kB%n", before, after);
+
+        assertThat((double) after).isLessThanOrEqualTo(before * 1.05);
+        assertThat(engine.reservedKvBytes()).isZero();
+    }
+
+    @Test
+    void theSameSeedGivesTheSameTokensAndAnotherSeedOthers() {
+        int[] prompt = ints(references().get(0).path("prompt_ids"));
+        Engine engine = engine(1L << 30, 4);
+        SamplingParameters sampling = SamplingParameters.llmJp4Cookbook().withSeed(42L);
+
+        List<Integer> first = tokens(engine.generate(new GenerationRequest(prompt, sampling, 48)));
+        List<Integer> second = tokens(engine.generate(new GenerationRequest(prompt, sampling, 48)));
+        List<Integer> other = tokens(engine.generate(new GenerationRequest(prompt, sampling.withSeed(7L), 48)));
+
+        assertThat(second).isEqualTo(first);
+        assertThat(other).isNotEqualTo(first);
+    }
+
+    @Test
+    void promptPlusMaxTokensBeyondTheContextFailsBeforeAnyWork() {
+        Engine engine = engine(1L << 30, 4);
+        int context = engine.decoder().directory().manifest().contextLength();
+
+        assertThatThrownBy(() -> tokens(engine.generate(greedy(new int[] {1, 2, 3}, context))))
+            .isInstanceOf(EngineException.ContextLengthExceeded.class)
+            .hasMessageContaining("exceed the model's context of " + context);
+        assertThat(engine.activeCount()).isZero();
+    }
+
+    @Test
+    void theFinishEventCarriesUsageAndTimings() {
+        int[] prompt = ints(references().get(0).path("prompt_ids"));
+        Engine engine = engine(1L << 30, 4);
+        List<GenerationEvent> events = new CopyOnWriteArrayList<>(engine.generate(greedy(prompt, 12)).collectList().block(TIMEOUT));
+
+        GenerationEvent.Finished finished = (GenerationEvent.Finished) events.get(events.size() - 1);
+        assertThat(finished.reason()).isEqualTo(FinishReason.LENGTH);
+        assertThat(finished.promptTokens()).isEqualTo(prompt.length);
+        assertThat(finished.completionTokens()).isEqualTo(12).isEqualTo(events.size() - 1);
+        assertThat(finished.timeToFirstTokenNanos()).isPositive();
+        assertThat(finished.decodeTokensPerSecond()).isPositive();
+    }
+
+    private long kvBytesPerToken() {
+        ModelDirectory directory = ModelDirectory.open(TestModels.resolve("tiny-fp32"));
+        return directory.decoder().kvBytesPerToken(directory.manifest().kvCacheType());
+    }
+
+    private static void awaitIdle(Engine engine) throws InterruptedException {
+        awaitActive(engine, 0);
+    }
+
+    private static void awaitActive(Engine engine, int count) throws InterruptedException {
+        long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(30);
+        while ((engine.activeCount() != count || engine.queuedCount() != 0) && System.nanoTime() < deadline) {
+            Thread.sleep(10);
+        }
+        assertThat(engine.activeCount()).isEqualTo(count);
+    }
+
+    private static long residentKb() throws Exception {
+        return Files.readAllLines(Path.of("/proc/self/status")).stream()
+            .filter(line -> line.startsWith("VmRSS:"))
+            .mapToLong(line -> Long.parseLong(line.replaceAll("\\D", "")))
+            .findFirst()
+            .orElseThrow();
+    }
+}
