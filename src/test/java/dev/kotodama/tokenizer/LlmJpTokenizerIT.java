@@ -10,15 +10,18 @@ import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import java.util.concurrent.Future;
 import java.util.regex.Matcher;
-import java.util.regex.Pattern;
 import java.util.stream.IntStream;
 
 import ai.djl.huggingface.tokenizers.HuggingFaceTokenizer;
 import dev.kotodama.tokenizer.TokenizerFixtures.ReferenceLine;
+
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 
+import static dev.kotodama.tokenizer.TokenizerFixtures.ADDED_TOKEN;
+import static dev.kotodama.tokenizer.TokenizerFixtures.BYTE_PIECE_NAME;
+import static dev.kotodama.tokenizer.TokenizerFixtures.FIRST_BYTE_PIECE;
 import static org.assertj.core.api.Assertions.assertThat;
 
 /**
@@ -27,13 +30,7 @@ import static org.assertj.core.api.Assertions.assertThat;
  */
 class LlmJpTokenizerIT {
 
-    private static final int FIRST_BYTE_PIECE = 352; // <0x00>; ids 0-351 are the added (special) tokens
-
     private static final int FIRST_ORDINARY_PIECE = 608; // after <0xFF>
-
-    private static final Pattern ADDED_TOKEN = Pattern.compile("<\\|[a-z_0-9]+\\|>");
-
-    private static final Pattern BYTE_PIECE_NAME = Pattern.compile("<0x[0-9A-Fa-f]{2}>");
 
     private static LlmJpTokenizer tokenizer;
 

@@ -2,23 +2,20 @@ package dev.kotodama.tokenizer;
 
 import java.util.ArrayList;
 import java.util.List;
-import java.util.regex.Pattern;
 
 import dev.kotodama.tokenizer.TokenizerFixtures.ReferenceLine;
+
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 
+import static dev.kotodama.tokenizer.TokenizerFixtures.ADDED_TOKEN;
+import static dev.kotodama.tokenizer.TokenizerFixtures.BYTE_PIECE_NAME;
+import static dev.kotodama.tokenizer.TokenizerFixtures.FIRST_BYTE_PIECE;
 import static org.assertj.core.api.Assertions.assertThat;
 
 /** Streaming decoding with the LLM-jp-4 vocabulary, over the corpus of {@link TokenizerFixtures}. */
 class StreamingDecoderIT {
-
-    private static final Pattern ADDED_TOKEN = Pattern.compile("<\\|[a-z_0-9]+\\|>");
-
-    private static final Pattern BYTE_PIECE_NAME = Pattern.compile("<0x[0-9A-Fa-f]{2}>");
-
-    private static final int FIRST_BYTE_PIECE = 352;
 
     private static LlmJpTokenizer tokenizer;
 

@@ -4,6 +4,7 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.regex.Pattern;
 import java.util.stream.StreamSupport;
 
 import dev.kotodama.TestModels;
@@ -11,6 +12,12 @@ import tools.jackson.databind.JsonNode;
 
 /** The tokenizer fixtures among the {@link TestModels} (made by export/tests/java_fixtures.py). */
 final class TokenizerFixtures {
+
+    static final int FIRST_BYTE_PIECE = 352; // <0x00>; ids 0-351 are the added (special) tokens
+
+    static final Pattern ADDED_TOKEN = Pattern.compile("<\\|[a-z_0-9]+\\|>");
+
+    static final Pattern BYTE_PIECE_NAME = Pattern.compile("<0x[0-9A-Fa-f]{2}>");
 
     private TokenizerFixtures() {
     }
