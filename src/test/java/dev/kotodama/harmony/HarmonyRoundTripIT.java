@@ -1,0 +1,60 @@
+package dev.kotodama.harmony;
+
+import java.time.Clock;
+import java.time.Instant;
+import java.time.ZoneOffset;
+import java.util.List;
+
+import dev.kotodama.TestModels;
+import dev.kotodama.harmony.GoldenFixtures.Golden;
+import dev.kotodama.tokenizer.LlmJpTokenizer;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.MethodSource;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+/**
+ * A reply parsed from the model's ids, stored in the history and rendered again, gives exactly what the
+ * template renders for that history: analysis kept in an unfinished tool call, dropped after an answer,
+ * arguments re-spelled by {@code tojson}.
+ */
+class HarmonyRoundTripIT {
+
+    private static LlmJpTokenizer tokenizer;
+
+    private static HarmonyRenderer renderer;
+
+    @BeforeAll
+    static void load() {
+        tokenizer = LlmJpTokenizer.load(TestModels.resolve("tokenizer"));
+        renderer = new HarmonyRenderer(tokenizer, Clock.fixed(Instant.parse("1999-01-01T00:00:00Z"), ZoneOffset.UTC));
+    }
+
+    @AfterAll
+    static void close() {
+        if (tokenizer != null) {
+            tokenizer.close();
+        }
+    }
+
+    static List<Golden> withReplies() {
+        return GoldenFixtures.withReplies();
+    }
+
+    @ParameterizedTest(name = "{0}")
+    @MethodSource("withReplies")
+    void aParsedReplyInTheHistoryRendersAsTheTemplateRendersIt(Golden golden) {
+        HarmonyParser parser = new HarmonyParser(tokenizer);
+        AssistantTurn turn = new AssistantTurn();
+        for (int id : golden.reply().generatedIds()) {
+            turn.acceptAll(parser.push(id));
+        }
+
+        RenderedPrompt again = renderer.render(golden.conversation().with(turn.toMessage()));
+
+        assertThat(again.text()).isEqualTo(golden.reply().renderedAfter());
+        assertThat(again.ids()).containsExactly(golden.reply().idsAfter());
+    }
+}
