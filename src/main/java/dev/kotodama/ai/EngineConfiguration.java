@@ -7,14 +7,18 @@ import dev.kotodama.engine.ModelDirectory;
 import dev.kotodama.engine.SessionOptionsFactory;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
+import org.springframework.boot.autoconfigure.AutoConfiguration;
 import org.springframework.boot.autoconfigure.condition.ConditionalOnMissingBean;
 import org.springframework.boot.autoconfigure.condition.ConditionalOnProperty;
 import org.springframework.boot.context.properties.EnableConfigurationProperties;
 import org.springframework.context.annotation.Bean;
-import org.springframework.context.annotation.Configuration;
 
-/** The engine for {@code kotodama.model-dir}, loaded at startup so that a bad directory stops the app. */
-@Configuration(proxyBeanMethods = false)
+/**
+ * The engine for {@code kotodama.model-dir}, loaded at startup so that a bad directory stops the app.
+ * An auto-configuration, so that any application with this jar on its classpath gets it (and the
+ * Kotodama application's component scan skips it).
+ */
+@AutoConfiguration
 @EnableConfigurationProperties(KotodamaProperties.class)
 public class EngineConfiguration {
 

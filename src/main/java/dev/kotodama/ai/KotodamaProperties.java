@@ -1,10 +1,12 @@
 package dev.kotodama.ai;
 
 import java.nio.file.Path;
+import java.util.List;
 
 import ai.onnxruntime.OrtSession.SessionOptions.OptLevel;
 import dev.kotodama.engine.ExecutionProvider;
 import dev.kotodama.engine.EngineOptions;
+import dev.kotodama.harmony.ReasoningEffort;
 import org.jspecify.annotations.Nullable;
 import org.springframework.boot.context.properties.ConfigurationProperties;
 import org.springframework.boot.context.properties.bind.DefaultValue;
@@ -15,20 +17,58 @@ import org.springframework.util.unit.DataSize;
  *
  * @param modelDir the exported model directory (export/kotodama-export convert); none starts the app
  *     without a model
- * @param executionProvider {@code auto} (CUDA when it loads, else the CPU with one warning),
- *     {@code cuda} (fail at startup without it) or {@code cpu}
+ * @param executionProvider auto (CUDA when it loads, else the CPU with one warning),
+ *     cuda (fail at startup without it) or cpu
  * @param threads ONNX Runtime intra-op threads; 0 lets ONNX Runtime choose (one per physical core)
- * @param graphOptimization how far ONNX Runtime rewrites the graph at load: {@code no_opt},
- *     {@code basic_opt}, {@code extended_opt}, {@code all_opt}
+ * @param graphOptimization how far ONNX Runtime rewrites the graph at load: no_opt,
+ *     basic_opt, extended_opt, all_opt
  * @param kvCacheBudget KV-cache memory that concurrent generations may hold together
  * @param maxQueued generations that may wait for admission before requests are refused as busy
+ * @param chat the chat model's default options
  */
 @ConfigurationProperties("kotodama")
 public record KotodamaProperties(@Nullable Path modelDir, @DefaultValue("auto") ExecutionProvider executionProvider,
         @DefaultValue("0") int threads, @DefaultValue("all_opt") OptLevel graphOptimization,
-        @DefaultValue("2GB") DataSize kvCacheBudget, @DefaultValue("16") int maxQueued) {
+        @DefaultValue("2GB") DataSize kvCacheBudget, @DefaultValue("16") int maxQueued, @DefaultValue Chat chat) {
 
     public EngineOptions engineOptions() {
         return new EngineOptions(kvCacheBudget.toBytes(), maxQueued);
+    }
+
+    /**
+     * {@code kotodama.chat.*}: options of every chat request unless the request sets them; what is unset
+     * here too takes the model's defaults (the LLM-jp-4 cookbook's sampling, medium reasoning).
+     *
+     * @param model the model name in responses and observations; the model directory's name when unset
+     * @param temperature divides the logits before sampling; 0 means greedy decoding (default 0.7)
+     * @param topP keeps the most probable tokens up to this total probability, in (0, 1] (default 0.9)
+     * @param topK keeps this many most probable tokens; 0 turns it off (default 0)
+     * @param minP drops tokens less probable than this fraction of the most probable one (default 0)
+     * @param maxTokens the most tokens to generate; unset: 4096, or what the context leaves if less
+     * @param stopSequences texts that end the answer (the final channel), which is cut before them
+     * @param seed the sampler's seed, for repeatable sampling; unset: a random seed per request
+     * @param repetitionPenalty transformers' repetition penalty; 1 turns it off (default 1)
+     * @param reasoningEffort how long the model reasons: low, medium or high (default medium)
+     */
+    public record Chat(@Nullable String model, @Nullable Double temperature, @Nullable Double topP,
+            @Nullable Integer topK, @Nullable Double minP, @Nullable Integer maxTokens,
+            @Nullable List<String> stopSequences, @Nullable Long seed, @Nullable Double repetitionPenalty,
+            @Nullable ReasoningEffort reasoningEffort) {
+
+        /** These defaults as chat options, checked: an invalid value fails at startup. */
+        public KotodamaChatOptions toOptions() {
+            return KotodamaChatOptions.builder()
+                .model(model)
+                .temperature(temperature)
+                .topP(topP)
+                .topK(topK)
+                .minP(minP)
+                .maxTokens(maxTokens)
+                .stopSequences(stopSequences)
+                .seed(seed)
+                .repetitionPenalty(repetitionPenalty)
+                .reasoningEffort(reasoningEffort)
+                .build();
+        }
     }
 }

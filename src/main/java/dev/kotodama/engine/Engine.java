@@ -10,6 +10,7 @@ import java.util.Objects;
 import java.util.Set;
 import java.util.concurrent.locks.Condition;
 import java.util.concurrent.locks.ReentrantLock;
+import java.util.function.Function;
 
 import ai.onnxruntime.OrtException;
 import ai.onnxruntime.OrtSession;
@@ -44,6 +45,8 @@ public final class Engine implements AutoCloseable {
 
     private final Set<Integer> modelStopIds;
 
+    private final Function<GenerationRequest, Sampler> samplers;
+
     private final ReentrantLock lock = new ReentrantLock();
 
     private final Condition work = lock.newCondition();
@@ -63,8 +66,17 @@ public final class Engine implements AutoCloseable {
     private volatile int running; // active.size(), for activeCount()
 
     public Engine(Decoder decoder, EngineOptions options) {
+        this(decoder, options, request -> Samplers.create(request.sampling()));
+    }
+
+    /**
+     * @param samplers makes each generation's sampler from its request (normally from its sampling
+     *     parameters; a test may force tokens)
+     */
+    public Engine(Decoder decoder, EngineOptions options, Function<GenerationRequest, Sampler> samplers) {
         this.decoder = Objects.requireNonNull(decoder, "decoder must not be null");
         this.options = Objects.requireNonNull(options, "options must not be null");
+        this.samplers = Objects.requireNonNull(samplers, "samplers must not be null");
         ModelDirectory directory = decoder.directory();
         this.kvBytesPerToken = directory.decoder().kvBytesPerToken(directory.manifest().kvCacheType());
         this.modelStopIds = Set.copyOf(directory.manifest().stopTokenIds());
@@ -214,7 +226,7 @@ public final class Engine implements AutoCloseable {
             return;
         }
         try {
-            active.add(new Active(ticket, decoder.newCache(ticket.request.capacity()), Samplers.create(ticket.request.sampling()),
+            active.add(new Active(ticket, decoder.newCache(ticket.request.capacity()), samplers.apply(ticket.request),
                     decoder.directory().manifest().vocabularySize()));
         }
         catch (OrtException | RuntimeException ex) {
