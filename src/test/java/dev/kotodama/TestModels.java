@@ -3,6 +3,8 @@ package dev.kotodama;
 import java.nio.file.Files;
 import java.nio.file.Path;
 
+import dev.kotodama.tokenizer.LlmJpTokenizer;
+import org.jspecify.annotations.Nullable;
 import tools.jackson.databind.JsonNode;
 import tools.jackson.databind.json.JsonMapper;
 
@@ -13,6 +15,8 @@ import tools.jackson.databind.json.JsonMapper;
 public final class TestModels {
 
     public static final String PROPERTY = "kotodama.test-models";
+
+    private static @Nullable LlmJpTokenizer tokenizer;
 
     private TestModels() {
     }
@@ -30,6 +34,14 @@ public final class TestModels {
 
     public static Path resolve(String name) {
         return root().resolve(name);
+    }
+
+    /** The LLM-jp-4 tokenizer of the fixtures, loaded once for the test JVM and never closed. */
+    public static synchronized LlmJpTokenizer tokenizer() {
+        if (tokenizer == null) {
+            tokenizer = LlmJpTokenizer.load(resolve("tokenizer"));
+        }
+        return tokenizer;
     }
 
     public static JsonNode json(String name) {

@@ -42,7 +42,7 @@ class HarmonyParserFuzzIT {
 
     @BeforeAll
     static void load() {
-        tokenizer = LlmJpTokenizer.load(TestModels.resolve("tokenizer"));
+        tokenizer = TestModels.tokenizer();
         // each odd sequence logs once; 10,000 of them would bury the test's output
         parserLogLevel = parserLogger().getLevel();
         parserLogger().setLevel(ch.qos.logback.classic.Level.ERROR);
@@ -52,9 +52,6 @@ class HarmonyParserFuzzIT {
     @AfterAll
     static void close() {
         parserLogger().setLevel(parserLogLevel);
-        if (tokenizer != null) {
-            tokenizer.close();
-        }
     }
 
     @Test

@@ -11,7 +11,6 @@ import dev.kotodama.harmony.HarmonyEvent.AnswerDelta;
 import dev.kotodama.harmony.HarmonyEvent.End;
 import dev.kotodama.harmony.HarmonyEvent.ToolCallParsed;
 import dev.kotodama.tokenizer.LlmJpTokenizer;
-import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.params.ParameterizedTest;
@@ -27,14 +26,7 @@ class HarmonyParserIT {
 
     @BeforeAll
     static void load() {
-        tokenizer = LlmJpTokenizer.load(TestModels.resolve("tokenizer"));
-    }
-
-    @AfterAll
-    static void close() {
-        if (tokenizer != null) {
-            tokenizer.close();
-        }
+        tokenizer = TestModels.tokenizer();
     }
 
     static List<Golden> withReplies() {

@@ -9,7 +9,6 @@ import java.util.List;
 import dev.kotodama.TestModels;
 import dev.kotodama.harmony.GoldenFixtures.Golden;
 import dev.kotodama.tokenizer.LlmJpTokenizer;
-import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.params.ParameterizedTest;
@@ -26,15 +25,8 @@ class HarmonyRendererIT {
 
     @BeforeAll
     static void load() {
-        tokenizer = LlmJpTokenizer.load(TestModels.resolve("tokenizer"));
+        tokenizer = TestModels.tokenizer();
         renderer = new HarmonyRenderer(tokenizer, Clock.fixed(Instant.parse("1999-01-01T00:00:00Z"), ZoneOffset.UTC));
-    }
-
-    @AfterAll
-    static void close() {
-        if (tokenizer != null) {
-            tokenizer.close();
-        }
     }
 
     static List<Golden> conversations() {

@@ -3,9 +3,8 @@ package dev.kotodama.tokenizer;
 import java.util.ArrayList;
 import java.util.List;
 
+import dev.kotodama.TestModels;
 import dev.kotodama.tokenizer.TokenizerFixtures.ReferenceLine;
-
-import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 
@@ -24,14 +23,7 @@ class StreamingDecoderIT {
     @BeforeAll
     static void load() {
         lines = TokenizerFixtures.referenceLines();
-        tokenizer = LlmJpTokenizer.load(TokenizerFixtures.tokenizerDirectory());
-    }
-
-    @AfterAll
-    static void close() {
-        if (tokenizer != null) {
-            tokenizer.close();
-        }
+        tokenizer = TestModels.tokenizer();
     }
 
     @Test
