@@ -7,7 +7,9 @@ import dev.kotodama.engine.ModelDirectory;
 import dev.kotodama.engine.SessionOptionsFactory;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
+import org.springframework.boot.ApplicationRunner;
 import org.springframework.boot.autoconfigure.AutoConfiguration;
+import org.springframework.boot.autoconfigure.condition.ConditionalOnExpression;
 import org.springframework.boot.autoconfigure.condition.ConditionalOnMissingBean;
 import org.springframework.boot.autoconfigure.condition.ConditionalOnProperty;
 import org.springframework.boot.context.properties.EnableConfigurationProperties;
@@ -36,5 +38,13 @@ public class EngineConfiguration {
         logger.info("loaded {} ({} {}, {} provider) in {} ms", directory.path(), directory.manifest().target(),
                 directory.manifest().precision(), decoder.provider().used(), (System.nanoTime() - started) / 1_000_000);
         return new Engine(decoder, properties.engineOptions());
+    }
+
+    /** Says at startup that no model is served and how to get one, instead of starting silently. */
+    @Bean
+    @ConditionalOnExpression("'${kotodama.model-dir:}' == ''")
+    ApplicationRunner kotodamaNoModelNotice() {
+        return arguments -> logger.warn("no model is served: set kotodama.model-dir to a directory written by "
+                + "export/kotodama-export convert (see the README, \"Get and export a real LLM-jp-4 model\")");
     }
 }
