@@ -147,6 +147,7 @@ public final class Engine implements AutoCloseable {
         lock.lock();
         try {
             if (closed) {
+                ticket.closeRunOptions();
                 ticket.sink.error(new EngineException("the engine is shut down"));
                 return;
             }
@@ -159,6 +160,7 @@ public final class Engine implements AutoCloseable {
                 waiting.add(ticket);
             }
             else {
+                ticket.closeRunOptions();
                 ticket.sink.error(new EngineException.Busy("all generation slots are taken and " + waiting.size()
                         + " requests are queued; retry later"));
                 return;
