@@ -3,13 +3,17 @@ package dev.kotodama.harmony;
 import java.io.IOException;
 import java.io.InputStream;
 import java.io.UncheckedIOException;
+import java.time.Clock;
+import java.time.Instant;
 import java.time.LocalDate;
+import java.time.ZoneOffset;
 import java.util.ArrayList;
 import java.util.EnumSet;
 import java.util.List;
 import java.util.Locale;
 import java.util.Set;
 
+import dev.kotodama.TestModels;
 import org.jspecify.annotations.Nullable;
 import tools.jackson.databind.JsonNode;
 import tools.jackson.databind.json.JsonMapper;
@@ -53,6 +57,14 @@ final class GoldenFixtures {
     }
 
     private GoldenFixtures() {
+    }
+
+    /**
+     * A renderer on the fixture tokenizer whose clock is fixed far from the fixtures' date, so a test
+     * passes only if the conversation's own date reaches the prompt.
+     */
+    static HarmonyRenderer renderer() {
+        return new HarmonyRenderer(TestModels.tokenizer(), Clock.fixed(Instant.parse("1999-01-01T00:00:00Z"), ZoneOffset.UTC));
     }
 
     static String templateSha256() {

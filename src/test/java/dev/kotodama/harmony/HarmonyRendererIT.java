@@ -1,9 +1,6 @@
 package dev.kotodama.harmony;
 
 import java.nio.file.Files;
-import java.time.Clock;
-import java.time.Instant;
-import java.time.ZoneOffset;
 import java.util.List;
 
 import dev.kotodama.TestModels;
@@ -26,7 +23,7 @@ class HarmonyRendererIT {
     @BeforeAll
     static void load() {
         tokenizer = TestModels.tokenizer();
-        renderer = new HarmonyRenderer(tokenizer, Clock.fixed(Instant.parse("1999-01-01T00:00:00Z"), ZoneOffset.UTC));
+        renderer = GoldenFixtures.renderer();
     }
 
     static List<Golden> conversations() {

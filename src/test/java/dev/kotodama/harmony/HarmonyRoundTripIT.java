@@ -1,8 +1,5 @@
 package dev.kotodama.harmony;
 
-import java.time.Clock;
-import java.time.Instant;
-import java.time.ZoneOffset;
 import java.util.List;
 
 import dev.kotodama.TestModels;
@@ -28,7 +25,7 @@ class HarmonyRoundTripIT {
     @BeforeAll
     static void load() {
         tokenizer = TestModels.tokenizer();
-        renderer = new HarmonyRenderer(tokenizer, Clock.fixed(Instant.parse("1999-01-01T00:00:00Z"), ZoneOffset.UTC));
+        renderer = GoldenFixtures.renderer();
     }
 
     static List<Golden> withReplies() {
