@@ -1,0 +1,84 @@
+"""The demo model's synthetic Harmony corpus: well-formed, deterministic, varied, and split cleanly."""
+
+from __future__ import annotations
+
+import json
+import re
+
+import pytest
+
+from kotodama_export.demo import corpus
+
+N = 600
+FINAL = r"<\|start\|>assistant<\|channel\|>analysis<\|message\|>[^<]+<\|end\|><\|start\|>assistant<\|channel\|>final<\|message\|>[^<]+<\|return\|>"
+CALL = (r"<\|start\|>assistant to=functions\.get_weather<\|channel\|>commentary json<\|message\|>(\{[^<]*\})<\|call\|>"
+        r"<\|start\|>functions\.get_weather to=assistant<\|channel\|>commentary<\|message\|>[^<]+<\|end\|>")
+
+
+@pytest.fixture(scope="module")
+def template() -> str:
+    return corpus.chat_template()
+
+
+@pytest.fixture(scope="module")
+def train() -> list[corpus.Conversation]:
+    return corpus.generate(N, seed=7)
+
+
+@pytest.fixture(scope="module")
+def held_out() -> list[corpus.Conversation]:
+    return corpus.generate(N, seed=7, split="held_out")
+
+
+def test_every_sample_renders_analysis_then_final_ending_in_return(train, template):
+    for conv in train:
+        text = corpus.render(conv, template)
+        after_user = text.split("<|start|>user<|message|>", 1)[1].split("<|end|>", 1)[1]
+        if conv.kind == "weather":
+            m = re.fullmatch(CALL + FINAL, after_user)
+            assert m, after_user
+            assert json.loads(m.group(1)) == {"city": conv.answer}
+        else:
+            assert re.fullmatch(FINAL, after_user), after_user
+        assert text.endswith("<|return|>") and text.count("<|return|>") == 1
+
+
+def test_arithmetic_answers_are_correct_and_in_the_final_message(train, template):
+    for conv in (c for c in train if c.kind == "arithmetic"):
+        a, sym, b = re.search(r"(\d+) ([-+×]) (\d+)", conv.messages[0]["content"]).groups()
+        expected = {"+": int(a) + int(b), "-": int(a) - int(b), "×": int(a) * int(b)}[sym]
+        assert conv.answer == str(expected)
+        assert f"= {expected}" in conv.messages[-1]["content"]
+
+
+def test_held_out_split_shares_no_operand_pair_or_city_with_training(train, held_out):
+    assert not corpus.TRAIN_PAIRS & corpus.HELD_OUT_PAIRS
+    assert not set(corpus.TRAIN_CITIES) & set(corpus.HELD_OUT_CITIES)
+    pairs = lambda convs: {tuple(map(int, re.findall(r"\d+", c.messages[0]["content"])[:2]))
+                           for c in convs if c.kind == "arithmetic"}
+    cities = lambda convs: {c.answer for c in convs if c.kind == "weather"}
+    assert pairs(held_out) and pairs(held_out) <= corpus.HELD_OUT_PAIRS
+    assert not pairs(held_out) & pairs(train)
+    assert cities(held_out) and not cities(held_out) & cities(train)
+
+
+def test_same_seed_gives_the_same_corpus_and_another_seed_another(template):
+    render = lambda seed: [corpus.render(c, template) for c in corpus.generate(50, seed=seed)]
+    assert render(3) == render(3)
+    assert render(3) != render(4)
+
+
+def test_every_effort_level_both_languages_and_every_kind_appear(train, template):
+    assert {c.reasoning_effort for c in train} == set(corpus.EFFORTS)
+    assert {c.language for c in train} == {"en", "ja"}
+    assert {c.kind for c in train} == {"arithmetic", "unit", "greeting", "fact", "weather"}
+    assert any(c.tools and c.kind != "weather" for c in train), "a declared tool should sometimes go unused"
+    for effort in corpus.EFFORTS:
+        conv = next(c for c in train if c.reasoning_effort == effort)
+        assert f"Reasoning: {effort}\n" in corpus.render(conv, template)
+
+
+def test_prompt_ends_with_the_generation_prompt_and_holds_no_answer(held_out, template):
+    conv = next(c for c in held_out if c.kind == "arithmetic")
+    text = corpus.prompt(conv, template)
+    assert text.endswith("<|start|>user<|message|>" + conv.messages[0]["content"] + "<|end|><|start|>assistant")

@@ -1,0 +1,54 @@
+"""The demo model's own tokenizer: LLM-jp-4's special tokens at their ids, and lossless on the corpus."""
+
+from __future__ import annotations
+
+import json
+import re
+
+import pytest
+from tokenizers import Tokenizer
+
+from kotodama_export.demo import corpus, tokenizer
+from kotodama_export.random_checkpoint import shared_dir
+
+
+@pytest.fixture(scope="module")
+def texts() -> list[str]:
+    template = corpus.chat_template()
+    return [corpus.render(c, template) for c in corpus.generate(1500, seed=11)]
+
+
+@pytest.fixture(scope="module")
+def built(tmp_path_factory, texts) -> Tokenizer:
+    path = tokenizer.build(texts, tmp_path_factory.mktemp("demo-tok"))
+    return Tokenizer.from_file(str(path))
+
+
+def test_harmony_tokens_keep_their_llm_jp_4_ids(built):
+    assert [built.token_to_id(t) for t in ("<|start|>", "<|channel|>", "<|return|>", "<|call|>")] == [10, 9, 2, 13]
+    assert built.encode("<|start|>assistant<|channel|>final<|message|>").ids[0] == 10
+
+
+def test_all_352_special_tokens_and_the_byte_pieces_sit_where_llm_jp_4_has_them(built):
+    config = json.loads((shared_dir() / "llm-jp-4" / "tokenizer_config.json").read_text(encoding="utf-8"))
+    for i, entry in config["added_tokens_decoder"].items():
+        assert built.token_to_id(entry["content"]) == int(i)
+    assert [built.token_to_id(f"<0x{b:02X}>") for b in (0, 0x0A, 0xFF)] == [352, 362, 607]
+
+
+def test_corpus_text_round_trips_segment_by_segment(built, texts):
+    specials = re.compile(r"(<\|[a-z_0-9]+\|>)")
+    for text in texts[:300]:
+        for segment in specials.split(text):
+            if segment and not specials.fullmatch(segment):
+                assert built.decode(built.encode(segment).ids) == segment
+
+
+def test_text_outside_the_corpus_falls_back_to_bytes(built):
+    text = "Zebra 🦓 量子"
+    assert built.decode(built.encode(text).ids) == text
+
+
+def test_training_twice_gives_the_same_tokenizer(tmp_path, texts):
+    first = tokenizer.build(texts[:500], tmp_path / "a").read_text(encoding="utf-8")
+    assert tokenizer.build(texts[:500], tmp_path / "b").read_text(encoding="utf-8") == first
