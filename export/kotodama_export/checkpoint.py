@@ -56,9 +56,6 @@ class Checkpoint:
     def __exit__(self, *exc: object) -> None:
         self.close()
 
-    def __contains__(self, name: str) -> bool:
-        return name in self._entries
-
     def names(self) -> list[str]:
         return list(self._entries)
 

@@ -33,12 +33,6 @@ class DType:
             return _to_bfloat16(a).tobytes()
         return np.ascontiguousarray(a, dtype=_NUMPY[self.onnx_type]).tobytes()
 
-    def cast(self, a: np.ndarray) -> np.ndarray:
-        """float32 values as this type would round them (bf16 is returned widened back to float32)."""
-        if self.onnx_type == TensorProto.BFLOAT16:
-            return (_to_bfloat16(a).astype(np.uint32) << 16).view(np.float32)
-        return a.astype(_NUMPY[self.onnx_type])
-
 
 FLOAT32 = DType("float32", TensorProto.FLOAT)
 FLOAT16 = DType("float16", TensorProto.FLOAT16)

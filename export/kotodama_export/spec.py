@@ -32,14 +32,6 @@ class ModelSpec:
     pad_token_id: int | None
     hf_config: object  # transformers PreTrainedConfig, for the rotary reference functions
 
-    @property
-    def q_width(self) -> int:
-        return self.num_heads * self.head_dim
-
-    @property
-    def kv_width(self) -> int:
-        return self.num_kv_heads * self.head_dim
-
 
 def read_spec(checkpoint: Path) -> ModelSpec:
     """Reads and checks config.json; raises ExportError with one sentence on anything we cannot export."""

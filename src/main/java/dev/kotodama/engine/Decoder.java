@@ -74,7 +74,7 @@ public final class Decoder implements AutoCloseable {
         }
         catch (OrtException ex) {
             throw new ModelDirectoryException("model directory " + directory.path()
-                    + ": ONNX Runtime cannot load model.onnx (" + firstLine(ex.getMessage()) + ")", ex);
+                    + ": ONNX Runtime cannot load model.onnx (" + OrtErrors.firstLine(ex.getMessage()) + ")", ex);
         }
     }
 
@@ -159,9 +159,5 @@ public final class Decoder implements AutoCloseable {
             names[layer] = String.format(pattern, layer);
         }
         return names;
-    }
-
-    static String firstLine(String message) {
-        return message == null ? "no message" : message.strip().lines().findFirst().orElse("no message");
     }
 }

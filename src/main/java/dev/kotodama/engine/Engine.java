@@ -252,7 +252,7 @@ public final class Engine implements AutoCloseable {
         catch (OrtException ex) {
             if (!ticket.cancelled) {
                 logger.error("generation failed in ONNX Runtime", ex);
-                ticket.sink.error(new EngineException("the model failed: " + Decoder.firstLine(ex.getMessage())));
+                ticket.sink.error(new EngineException("the model failed: " + OrtErrors.firstLine(ex.getMessage())));
             }
             return false;
         }

@@ -7,7 +7,6 @@ import ai.onnxruntime.OrtException;
 import ai.onnxruntime.OrtProvider;
 import ai.onnxruntime.OrtSession.SessionOptions;
 import ai.onnxruntime.OrtSession.SessionOptions.OptLevel;
-import org.jspecify.annotations.Nullable;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -97,7 +96,7 @@ public final class SessionOptionsFactory {
         catch (OrtException ex) {
             options.close();
             // ONNX Runtime names the missing library only in its own log line on stderr, not in ex.
-            throw unavailable(firstLine(ex.getMessage()));
+            throw unavailable(OrtErrors.firstLine(ex.getMessage()));
         }
         return new ProviderSessionOptions(options, new ProviderChoice(ExecutionProvider.CUDA, null));
     }
@@ -117,9 +116,5 @@ public final class SessionOptionsFactory {
 
     private static ProviderUnavailableException unavailable(String reason) {
         return new ProviderUnavailableException(ExecutionProvider.CUDA, reason, CUDA_REMEDY);
-    }
-
-    private static String firstLine(@Nullable String message) {
-        return message == null ? "no reason given" : message.strip().lines().findFirst().orElse("no reason given");
     }
 }
