@@ -63,7 +63,7 @@ public final class Engine implements AutoCloseable {
 
     private final Thread thread;
 
-    private volatile int running; // active.size(), for activeCount()
+    private int admittedCount; // generations holding a KV reservation, started or about to start; guarded by lock
 
     public Engine(Decoder decoder, EngineOptions options) {
         this(decoder, options, request -> Samplers.create(request.sampling()));
@@ -115,9 +115,15 @@ public final class Engine implements AutoCloseable {
         return Flux.create(sink -> submit(new Ticket(request, bytes, sink)), FluxSink.OverflowStrategy.BUFFER);
     }
 
-    /** Generations the engine thread is running. */
+    /** Generations admitted (holding their KV reservation) and not yet ended. */
     public int activeCount() {
-        return running;
+        lock.lock();
+        try {
+            return admittedCount;
+        }
+        finally {
+            lock.unlock();
+        }
     }
 
     /** Generations waiting for admission. */
@@ -153,6 +159,7 @@ public final class Engine implements AutoCloseable {
             }
             if (waiting.isEmpty() && reservedBytes + ticket.bytes <= options.kvCacheBudgetBytes()) {
                 reservedBytes += ticket.bytes;
+                admittedCount++;
                 admitted.add(ticket);
                 work.signal();
             }
@@ -176,9 +183,11 @@ public final class Engine implements AutoCloseable {
         lock.lock();
         try {
             reservedBytes -= ticket.bytes;
+            admittedCount--;
             while (!waiting.isEmpty() && reservedBytes + waiting.peek().bytes <= options.kvCacheBudgetBytes()) {
                 Ticket next = waiting.poll();
                 reservedBytes += next.bytes;
+                admittedCount++;
                 admitted.add(next);
             }
         }
@@ -215,7 +224,6 @@ public final class Engine implements AutoCloseable {
                     release(generation.ticket);
                 }
             }
-            running = active.size();
         }
         active.forEach(Active::close);
         active.clear();
