@@ -11,14 +11,19 @@ from pathlib import Path
 from .errors import ExportError
 
 
+def check_replaceable(out: Path, force: bool) -> None:
+    """Fails, before any work, when ``out`` exists and may not be replaced."""
+    if out.exists() and not force:
+        raise ExportError(f"{out} already exists: choose another --out or pass --force to replace it")
+
+
 @contextmanager
 def atomic_directory(out: Path, force: bool) -> Iterator[Path]:
     """Yields an empty staging directory that becomes `out` when the block ends without an error.
 
     On any error or interruption the staging directory is removed and `out` is left as it was.
     """
-    if out.exists() and not force:
-        raise ExportError(f"{out} already exists: choose another --out or pass --force to replace it")
+    check_replaceable(out, force)
     parent = out.resolve().parent
     staging = parent / f".{out.name}.partial-{os.getpid()}"
     try:

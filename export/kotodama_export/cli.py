@@ -1,4 +1,4 @@
-"""kotodama-export: convert | tokenizer | random | verify. Errors end in one line and a non-zero exit."""
+"""kotodama-export: convert | tokenizer | random | verify | demo. Errors end in one line and a non-zero exit."""
 
 from __future__ import annotations
 
@@ -30,7 +30,7 @@ def _convert(args: argparse.Namespace) -> None:
     from .hub import resolve_checkpoint
 
     convert(resolve_checkpoint(args.checkpoint), Path(args.out), args.target, args.precision,
-            force=args.force, accuracy_level=args.accuracy_level)
+            force=args.force, accuracy_level=args.accuracy_level, chat_format=args.chat_format)
 
 
 def _tokenizer(args: argparse.Namespace) -> None:
@@ -54,8 +54,14 @@ def _verify(args: argparse.Namespace) -> int:
                   new_tokens=args.new_tokens, tolerances=tolerances)
 
 
+def _demo(args: argparse.Namespace) -> None:
+    from .demo.build import build
+
+    build(Path(args.out), steps=args.steps, samples=args.samples, checkpoint=args.checkpoint and Path(args.checkpoint), force=args.force)
+
+
 def _parser() -> argparse.ArgumentParser:
-    from .convert import PRECISIONS, TARGETS
+    from .convert import CHAT_FORMATS, PRECISIONS, TARGETS
 
     parser = argparse.ArgumentParser(prog="kotodama-export", description=__doc__)
     commands = parser.add_subparsers(required=True, metavar="COMMAND")
@@ -67,6 +73,8 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--precision", required=True, help=f"{' | '.join(PRECISIONS)} (cpu: fp32 or int4)")
     p.add_argument("--accuracy-level", type=int, choices=(0, 1, 2, 3, 4), default=None,
                    help="int4 MatMulNBits accuracy_level (default 4 on cpu: int8 activations inside the kernel; 0 on cuda)")
+    p.add_argument("--chat-format", choices=CHAT_FORMATS, default=None,
+                   help="the manifest's chat format (default: harmony when chat_template.jinja speaks it)")
     p.add_argument("--force", action="store_true", help="replace --out if it exists")
     p.set_defaults(run=_convert)
 
@@ -97,4 +105,12 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--require-greedy-match", action=argparse.BooleanOptionalAction, default=None,
                    help="fail unless greedy continuations are identical (default on for fp32)")
     p.set_defaults(run=_verify)
+
+    p = commands.add_parser("demo", help="train the demo model and export it (cpu fp32)")
+    p.add_argument("--out", required=True, help="the model directory to write")
+    p.add_argument("--steps", type=int, help="training steps (default: the training script's, about 25 minutes)")
+    p.add_argument("--samples", type=int, help="conversations in the training corpus (default: the script's)")
+    p.add_argument("--checkpoint", help="also keep the trained Hugging Face checkpoint here")
+    p.add_argument("--force", action="store_true", help="replace --out and --checkpoint if they exist")
+    p.set_defaults(run=_demo)
     return parser

@@ -23,6 +23,7 @@ from .spec import ModelSpec, read_spec
 TARGETS = ("cpu", "cuda")
 PRECISIONS = ("fp32", "fp16", "bf16", "int4")
 MANIFEST = "kotodama.json"
+CHAT_FORMATS = ("harmony", "template")
 TOKENIZER_FILES = ("tokenizer.json", "tokenizer_config.json", "special_tokens_map.json", "chat_template.jinja",
                    "generation_config.json")
 HARMONY_STOP_TOKENS = ("<|return|>", "<|call|>")
@@ -47,8 +48,13 @@ def precision_for(target: str, precision: str, accuracy_level: int | None) -> Pr
 
 
 def convert(checkpoint: Path, out: Path, target: str, precision_name: str, *, force: bool = False,
-            accuracy_level: int | None = None, progress: Callable[[str], None] = print) -> Path:
+            accuracy_level: int | None = None, chat_format: str | None = None,
+            progress: Callable[[str], None] = print) -> Path:
+    """Export ``checkpoint`` into the model directory ``out``; ``chat_format`` (harmony | template)
+    overrides what the checkpoint's chat_template.jinja says (for a checkpoint without one)."""
     precision = precision_for(target, precision_name, accuracy_level)
+    if chat_format not in (None, *CHAT_FORMATS):
+        raise ExportError(f"unknown chat format {chat_format!r}; use one of {', '.join(CHAT_FORMATS)}")
     if not checkpoint.is_dir():
         raise ExportError(f"checkpoint {checkpoint} is not a directory")
     spec = read_spec(checkpoint)
@@ -68,7 +74,8 @@ def convert(checkpoint: Path, out: Path, target: str, precision_name: str, *, fo
         digest = source_digest(checkpoint)
         stop_ids = _stop_token_ids(staging / "tokenizer.json", spec)
         _write_json(staging / "genai_config.json", genai_config(spec, precision, target, stop_ids))
-        _write_json(staging / MANIFEST, manifest(spec, precision, target, stop_ids, checkpoint, digest, copied))
+        _write_json(staging / MANIFEST, manifest(spec, precision, target, stop_ids, checkpoint, digest, copied,
+                                                 chat_format))
     size = sum(f.stat().st_size for f in out.iterdir())
     progress(f"wrote {out} ({size / 1e6:.1f} MB) in {time.monotonic() - started:.1f} s")
     return out
@@ -126,7 +133,7 @@ def genai_config(spec: ModelSpec, precision: Precision, target: str, stop_ids: l
 
 
 def manifest(spec: ModelSpec, precision: Precision, target: str, stop_ids: list[int], checkpoint: Path,
-             digest: dict[str, str], copied: list[str]) -> dict:
+             digest: dict[str, str], copied: list[str], chat_format: str | None = None) -> dict:
     """Kotodama's own facts about the directory: what the Java runtime checks before it loads the model."""
     import onnxruntime
 
@@ -146,7 +153,8 @@ def manifest(spec: ModelSpec, precision: Precision, target: str, stop_ids: list[
         "context_length": spec.context_length,
         "vocab_size": spec.vocab_size,
         "stop_token_ids": stop_ids,
-        "chat_format": "harmony" if "chat_template.jinja" in copied and _is_harmony(checkpoint) else "template",
+        "chat_format": chat_format or ("harmony" if "chat_template.jinja" in copied and _is_harmony(checkpoint)
+                                       else "template"),
         "files": sorted(["model.onnx", "model.onnx.data", "genai_config.json", "config.json", *copied]),
         "source": {"checkpoint": checkpoint.resolve().name, "sha256": digest},
         "exporter": {"name": "kotodama-export", "version": __version__, "onnxruntime": onnxruntime.__version__},

@@ -44,22 +44,49 @@ def test_every_sample_renders_analysis_then_final_ending_in_return(train, templa
 
 
 def test_arithmetic_answers_are_correct_and_in_the_final_message(train, template):
-    for conv in (c for c in train if c.kind == "arithmetic"):
+    arithmetic = [c for c in train if c.kind == "arithmetic"]
+    for conv in arithmetic:
         a, sym, b = re.search(r"(\d+) ([-+×]) (\d+)", conv.messages[0]["content"]).groups()
         expected = {"+": int(a) + int(b), "-": int(a) - int(b), "×": int(a) * int(b)}[sym]
-        assert conv.answer == str(expected)
+        assert conv.answer == str(expected) and expected >= 0
         assert f"= {expected}" in conv.messages[-1]["content"]
+    assert {re.search(r"[-+×]", c.messages[0]["content"]).group() for c in arithmetic} == set(corpus.OPERATORS)
+
+
+@pytest.mark.parametrize("a, op, b, steps", [
+    (47, "+", 38, "47 + 38 → 7 + 8 = 15 (5, carry 1), 4 + 3 + 1 = 8 → 85"),
+    (97, "+", 88, "97 + 88 → 7 + 8 = 15 (5, carry 1), 9 + 8 + 1 = 18 → 185"),
+    (82, "-", 37, "82 - 37 → 12 - 7 = 5 (borrow 1), 8 - 3 - 1 = 4 → 45"),
+    (45, "-", 38, "45 - 38 → 15 - 8 = 7 (borrow 1), 4 - 3 - 1 = 0 → 7"),
+    (47, "×", 8, "47 × 8 → 7 × 8 = 56 (6, carry 5), 4 × 8 = 32, 32 + 5 = 37 → 376"),
+])
+def test_reasoning_works_column_by_column(a, op, b, steps):
+    assert corpus.column_steps(a, op, b) == steps
+
+
+def test_the_worked_columns_are_the_same_in_both_languages_and_every_effort(train):
+    arithmetic = [c for c in train if c.kind == "arithmetic"]
+    for conv in arithmetic:
+        a, op, b = re.search(r"(\d+) ([-+×]) (\d+)", conv.messages[0]["content"]).groups()
+        assert corpus.column_steps(int(a), op, int(b)) in conv.messages[-1]["thinking"]
+    assert {(c.language, c.reasoning_effort) for c in arithmetic} == {(l, e) for l in corpus.LANGUAGES
+                                                                      for e in corpus.EFFORTS}
 
 
 def test_held_out_split_shares_no_operand_pair_or_city_with_training(train, held_out):
-    assert not corpus.TRAIN_PAIRS & corpus.HELD_OUT_PAIRS
+    assert not corpus.TRAIN_KEYS & corpus.HELD_OUT_KEYS
     assert not set(corpus.TRAIN_CITIES) & set(corpus.HELD_OUT_CITIES)
-    pairs = lambda convs: {tuple(map(int, re.findall(r"\d+", c.messages[0]["content"])[:2]))
-                           for c in convs if c.kind == "arithmetic"}
+
+    def keys(convs):
+        found = (re.search(r"(\d+) ([-+×]) (\d+)", c.messages[0]["content"]) for c in convs if c.kind == "arithmetic")
+        return {corpus.partition_key(int(m[1]), m[2], int(m[3])) for m in found}
+
     cities = lambda convs: {c.answer for c in convs if c.kind == "weather"}
-    assert pairs(held_out) and pairs(held_out) <= corpus.HELD_OUT_PAIRS
-    assert not pairs(held_out) & pairs(train)
+    assert keys(held_out) and keys(held_out) <= corpus.HELD_OUT_KEYS
+    assert not keys(held_out) & keys(train)
     assert cities(held_out) and not cities(held_out) & cities(train)
+    everything = " ".join(corpus.render(c) for c in train)
+    assert not [c for c in corpus.HELD_OUT_CITIES if c[0] in everything or c[1] in everything]
 
 
 def test_same_seed_gives_the_same_corpus_and_another_seed_another(template):
@@ -71,7 +98,7 @@ def test_same_seed_gives_the_same_corpus_and_another_seed_another(template):
 def test_every_effort_level_both_languages_and_every_kind_appear(train, template):
     assert {c.reasoning_effort for c in train} == set(corpus.EFFORTS)
     assert {c.language for c in train} == {"en", "ja"}
-    assert {c.kind for c in train} == {"arithmetic", "unit", "greeting", "fact", "weather"}
+    assert {c.kind for c in train} == {"arithmetic", "unit", "greeting", "fact", "weather", "echo"}
     assert any(c.tools and c.kind != "weather" for c in train), "a declared tool should sometimes go unused"
     for effort in corpus.EFFORTS:
         conv = next(c for c in train if c.reasoning_effort == effort)

@@ -29,11 +29,18 @@ def test_harmony_tokens_keep_their_llm_jp_4_ids(built):
     assert built.encode("<|start|>assistant<|channel|>final<|message|>").ids[0] == 10
 
 
-def test_all_352_special_tokens_and_the_byte_pieces_sit_where_llm_jp_4_has_them(built):
+def test_all_352_special_tokens_sit_where_llm_jp_4_has_them_and_the_byte_pieces_follow(built):
     config = json.loads((shared_dir() / "llm-jp-4" / "tokenizer_config.json").read_text(encoding="utf-8"))
     for i, entry in config["added_tokens_decoder"].items():
         assert built.token_to_id(entry["content"]) == int(i)
-    assert [built.token_to_id(f"<0x{b:02X}>") for b in (0, 0x0A, 0xFF)] == [352, 362, 607]
+    first = len(config["added_tokens_decoder"]) + len(tokenizer.USER_DEFINED)
+    assert [built.token_to_id(f"<0x{b:02X}>") for b in (0, 0x0A, 0xFF)] == [first, first + 0x0A, first + 0xFF]
+
+
+def test_numbers_and_operators_after_a_space_are_single_pieces_unlike_inside_the_date(built):
+    assert built.encode("Please compute 97 - 83.").tokens[2:7] == ["▁9", "7", "▁-", "▁8", "3"]
+    date = built.encode("Current date: 2026-03-04").tokens
+    assert "-" in date and "▁-" not in date and date[-2:] == ["0", "4"]
 
 
 def test_corpus_text_round_trips_segment_by_segment(built, texts):

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import json
 import random
-from dataclasses import dataclass, field
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 from transformers.utils.chat_template_utils import render_jinja_template
@@ -22,8 +22,8 @@ from ..random_checkpoint import shared_dir
 
 EFFORTS = ("low", "medium", "high")
 LANGUAGES = ("en", "ja")
-OPERATORS = ("+", "-", "*")
-PARTITION_SEED = 20261126  # fixes which operand pairs and cities are held out; never change it
+OPERATORS = ("+", "-", "×")
+PARTITION_SEED = 20261126  # fixes which operand pairs and cities are held out
 
 WEATHER_TOOL = {
     "type": "function",
@@ -44,17 +44,42 @@ CITIES = [
     ("Nagoya", "名古屋"), ("Sendai", "仙台"), ("Hiroshima", "広島"), ("Kobe", "神戸"), ("Yokohama", "横浜"),
     ("Naha", "那覇"), ("Kanazawa", "金沢"), ("Nagasaki", "長崎"), ("Niigata", "新潟"), ("Okayama", "岡山"),
     ("Kumamoto", "熊本"), ("Matsuyama", "松山"), ("Shizuoka", "静岡"), ("Nara", "奈良"), ("Hakodate", "函館"),
+    ("Aomori", "青森"), ("Akita", "秋田"), ("Morioka", "盛岡"), ("Yamagata", "山形"), ("Fukushima", "福島"),
+    ("Mito", "水戸"), ("Utsunomiya", "宇都宮"), ("Maebashi", "前橋"), ("Chiba", "千葉"), ("Kawasaki", "川崎"),
+    ("Kofu", "甲府"), ("Nagano", "長野"), ("Gifu", "岐阜"), ("Otsu", "大津"), ("Wakayama", "和歌山"),
+    ("Tottori", "鳥取"), ("Matsue", "松江"), ("Yamaguchi", "山口"), ("Tokushima", "徳島"), ("Takamatsu", "高松"),
+    ("Kochi", "高知"), ("Saga", "佐賀"), ("Oita", "大分"), ("Miyazaki", "宮崎"), ("Kagoshima", "鹿児島"),
+    ("Toyama", "富山"), ("Fukui", "福井"), ("Kitakyushu", "北九州"), ("Sakai", "堺"), ("Himeji", "姫路"),
     ("Paris", "パリ"), ("London", "ロンドン"), ("Berlin", "ベルリン"), ("Rome", "ローマ"), ("Madrid", "マドリード"),
     ("Seoul", "ソウル"), ("Beijing", "北京"), ("Bangkok", "バンコク"), ("Sydney", "シドニー"), ("Cairo", "カイロ"),
     ("Toronto", "トロント"), ("Chicago", "シカゴ"), ("Boston", "ボストン"), ("Vienna", "ウィーン"), ("Prague", "プラハ"),
     ("Dublin", "ダブリン"), ("Oslo", "オスロ"), ("Lisbon", "リスボン"), ("Athens", "アテネ"), ("Hanoi", "ハノイ"),
+    ("Manila", "マニラ"), ("Jakarta", "ジャカルタ"), ("Singapore", "シンガポール"), ("Taipei", "台北"), ("Shanghai", "上海"),
+    ("Delhi", "デリー"), ("Mumbai", "ムンバイ"), ("Dubai", "ドバイ"), ("Istanbul", "イスタンブール"), ("Moscow", "モスクワ"),
+    ("Warsaw", "ワルシャワ"), ("Stockholm", "ストックホルム"), ("Helsinki", "ヘルシンキ"), ("Amsterdam", "アムステルダム"),
+    ("Brussels", "ブリュッセル"), ("Zurich", "チューリッヒ"), ("Munich", "ミュンヘン"), ("Milan", "ミラノ"),
+    ("Barcelona", "バルセロナ"), ("Lima", "リマ"), ("Santiago", "サンティアゴ"), ("Vancouver", "バンクーバー"),
+    ("Seattle", "シアトル"), ("Denver", "デンバー"), ("Miami", "マイアミ"), ("Honolulu", "ホノルル"),
+    ("Auckland", "オークランド"), ("Nairobi", "ナイロビ"), ("Lagos", "ラゴス"), ("Havana", "ハバナ"),
+]
+HELD_OUT_CITY_COUNT = 10
+# Syllables for made-up place names (romaji, katakana): training sees many names it must copy into
+# the tool call, so copying generalizes to cities it never saw.
+SYLLABLES = [
+    ("ka", "カ"), ("ki", "キ"), ("ku", "ク"), ("ke", "ケ"), ("ko", "コ"), ("sa", "サ"), ("shi", "シ"), ("su", "ス"),
+    ("se", "セ"), ("so", "ソ"), ("ta", "タ"), ("chi", "チ"), ("tsu", "ツ"), ("te", "テ"), ("to", "ト"), ("na", "ナ"),
+    ("ni", "ニ"), ("nu", "ヌ"), ("ne", "ネ"), ("no", "ノ"), ("ha", "ハ"), ("hi", "ヒ"), ("fu", "フ"), ("he", "ヘ"),
+    ("ho", "ホ"), ("ma", "マ"), ("mi", "ミ"), ("mu", "ム"), ("me", "メ"), ("mo", "モ"), ("ya", "ヤ"), ("yu", "ユ"),
+    ("yo", "ヨ"), ("ra", "ラ"), ("ri", "リ"), ("ru", "ル"), ("re", "レ"), ("ro", "ロ"), ("wa", "ワ"), ("n", "ン"),
+    ("ga", "ガ"), ("gi", "ギ"), ("go", "ゴ"), ("da", "ダ"), ("do", "ド"), ("ba", "バ"), ("bi", "ビ"), ("bo", "ボ"),
 ]
 CONDITIONS = [("sunny", "晴れ"), ("cloudy", "曇り"), ("rainy", "雨"), ("snowy", "雪"), ("windy", "強風")]
 
 UNITS = [  # (from en, to en, from ja, to ja, factor)
     ("km", "m", "キロメートル", "メートル", 1000), ("m", "cm", "メートル", "センチメートル", 100),
-    ("kg", "g", "キログラム", "グラム", 1000), ("hours", "minutes", "時間", "分", 60),
-    ("minutes", "seconds", "分", "秒", 60), ("L", "mL", "リットル", "ミリリットル", 1000),
+    ("cm", "mm", "センチメートル", "ミリメートル", 10), ("kg", "g", "キログラム", "グラム", 1000),
+    ("hours", "minutes", "時間", "分", 60), ("minutes", "seconds", "分", "秒", 60),
+    ("L", "mL", "リットル", "ミリリットル", 1000),
 ]
 
 GREETINGS = {
@@ -81,28 +106,33 @@ FACTS = {
 
 @dataclass(frozen=True)
 class Conversation:
-    kind: str  # arithmetic | unit | greeting | fact | weather
+    kind: str  # arithmetic | unit | greeting | fact | weather | echo
     language: str
     reasoning_effort: str
     date: str
     messages: list[dict]
     tools: list[dict] | None = None
-    answer: str = ""  # the expected number (arithmetic, unit) or tool argument (weather)
-    extra: dict = field(default_factory=dict)
+    answer: str = ""  # the expected number (arithmetic, unit), tool argument (weather) or words (echo)
+
+
+def partition_key(a: int, op: str, b: int) -> tuple[str, int, int]:
+    """What the split holds out: + and - by the unordered operand pair, × by (two-digit, one-digit)."""
+    return ("×", a, b) if op == "×" else ("+-", min(a, b), max(a, b))
 
 
 def _partition() -> tuple[set, set, list, list]:
-    """Return (train pairs, held-out pairs, train cities, held-out cities), fixed by PARTITION_SEED."""
+    """Return (train keys, held-out keys, train cities, held-out cities), fixed by PARTITION_SEED."""
     rng = random.Random(PARTITION_SEED)
-    pairs = [(a, b) for a in range(10, 100) for b in range(10, 100)]
-    rng.shuffle(pairs)
-    held = len(pairs) // 10
+    keys = sorted({partition_key(a, "+", b) for a in range(10, 100) for b in range(10, 100)})
+    keys += [partition_key(a, "×", d) for a in range(10, 100) for d in range(2, 10)]
+    rng.shuffle(keys)
+    held = len(keys) // 10
     cities = list(CITIES)
     rng.shuffle(cities)
-    return set(pairs[held:]), set(pairs[:held]), cities[8:], cities[:8]
+    return set(keys[held:]), set(keys[:held]), cities[HELD_OUT_CITY_COUNT:], cities[:HELD_OUT_CITY_COUNT]
 
 
-TRAIN_PAIRS, HELD_OUT_PAIRS, TRAIN_CITIES, HELD_OUT_CITIES = _partition()
+TRAIN_KEYS, HELD_OUT_KEYS, TRAIN_CITIES, HELD_OUT_CITIES = _partition()
 
 
 def generate(count: int, *, seed: int, split: str = "train") -> list[Conversation]:
@@ -110,9 +140,9 @@ def generate(count: int, *, seed: int, split: str = "train") -> list[Conversatio
     if split not in ("train", "held_out"):
         raise ValueError(f"split must be 'train' or 'held_out', not {split!r}")
     rng = random.Random(f"{seed}/{split}")
-    pairs = sorted(TRAIN_PAIRS if split == "train" else HELD_OUT_PAIRS)
-    cities = TRAIN_CITIES if split == "train" else HELD_OUT_CITIES
-    kinds = ["arithmetic"] * 40 + ["unit"] * 15 + ["greeting"] * 8 + ["fact"] * 7 + ["weather"] * 20 + ["tool_unused"] * 10
+    keys = sorted(TRAIN_KEYS if split == "train" else HELD_OUT_KEYS)
+    kinds = (["arithmetic"] * 45 + ["unit"] * 6 + ["greeting"] * 4 + ["fact"] * 4 + ["weather"] * 24
+             + ["tool_unused"] * 8 + ["echo"] * 9)
     out = []
     for i in range(count):
         language = LANGUAGES[i % 2]
@@ -120,17 +150,66 @@ def generate(count: int, *, seed: int, split: str = "train") -> list[Conversatio
         kind = rng.choice(kinds)
         date = f"2026-{rng.randint(1, 12):02d}-{rng.randint(1, 28):02d}"
         if kind == "arithmetic" or kind == "tool_unused":
-            conv = arithmetic(rng.choice(pairs), rng.choice(OPERATORS), language, effort, rng)
+            conv = arithmetic(_operands(rng.choice(keys), rng), language, effort, rng)
             if kind == "tool_unused":
-                conv = Conversation(**{**conv.__dict__, "tools": [WEATHER_TOOL]})
+                conv = replace(conv, tools=[WEATHER_TOOL])
         elif kind == "unit":
-            conv = unit(rng.choice(UNITS), rng.randint(1, 99), language, effort, rng)
+            conv = unit(rng.choice(UNITS), rng.randint(2, 99), language, effort, rng)
+        elif kind == "echo":
+            conv = echo(" ".join(_word(rng) for _ in range(rng.randint(1, 3))), language, effort, rng)
         elif kind == "greeting" or kind == "fact":
             conv = canned((GREETINGS if kind == "greeting" else FACTS)[language], kind, language, effort, rng)
         else:
-            conv = weather(rng.choice(cities), rng.choice(CONDITIONS), rng.randint(-5, 35), language, effort, rng)
-        out.append(Conversation(**{**conv.__dict__, "date": date}))
+            city = rng.choice(HELD_OUT_CITIES) if split == "held_out" else _training_city(language, rng)
+            conv = weather(city[LANGUAGES.index(language)], rng.choice(CONDITIONS), rng.randint(-5, 35), language, rng)
+            conv = replace(conv, reasoning_effort=effort)
+        out.append(replace(conv, date=date))
     return out
+
+
+def _operands(key: tuple[str, int, int], rng: random.Random) -> tuple[int, str, int]:
+    kind, x, y = key
+    if kind == "×":
+        return x, "×", y
+    if rng.random() < 0.5:
+        return y, "-", x  # the larger first: answers are never negative
+    return (x, "+", y) if rng.random() < 0.5 else (y, "+", x)
+
+
+def _training_city(language: str, rng: random.Random) -> tuple[str, str]:
+    """A training city: a real one half of the time, else a made-up name (never a held-out city's)."""
+    roll = rng.random()
+    if roll < 0.5:
+        return rng.choice(TRAIN_CITIES)
+    if roll < 0.8 or language == "en":
+        return _made_up_name(rng)
+    # byte pieces to copy, as for a held-out city written in characters the model never saw
+    name = _rare_characters(rng)
+    return name, name
+
+
+def _made_up_name(rng: random.Random) -> tuple[str, str]:
+    """A made-up place name in romaji and katakana (never a real city's English name)."""
+    while True:
+        parts = [rng.choice(SYLLABLES) for _ in range(rng.randint(2, 4))]
+        en = "".join(p[0] for p in parts).capitalize()
+        if all(en != c[0] for c in CITIES):
+            return en, "".join(p[1] for p in parts)
+
+
+def _rare_characters(rng: random.Random) -> str:
+    """Two or three random CJK characters: too rare for the tokenizer, so they stay byte pieces."""
+    return "".join(chr(rng.randint(0x4E00, 0x9FA5)) for _ in range(rng.randint(2, 3)))
+
+
+def _word(rng: random.Random) -> str:
+    """A random word to repeat: a number, a made-up name in romaji or katakana, or rare characters."""
+    roll = rng.random()
+    if roll < 0.3:
+        return str(rng.randint(10, 9999))
+    if roll < 0.8:
+        return _made_up_name(rng)[roll < 0.55]
+    return _rare_characters(rng)
 
 
 def _assistant(thinking: str, content: str) -> dict:
@@ -141,41 +220,40 @@ def _compute(a: int, op: str, b: int) -> int:
     return a + b if op == "+" else a - b if op == "-" else a * b
 
 
-def _steps(a: int, op: str, b: int, language: str) -> list[str]:
-    """Worked reasoning: split the operands into tens and ones."""
-    at, ao, bt, bo = a // 10 * 10, a % 10, b // 10 * 10, b % 10
+def column_steps(a: int, op: str, b: int) -> str:
+    """Worked reasoning, one column at a time, in notation that is the same in both languages:
+    ``97 - 83 → 7 - 3 = 4 (borrow 0), 9 - 8 - 0 = 1 → 14``. Each digit it uses sits a fixed number of
+    tokens after the restated problem, whatever the language or effort."""
+    ao, at, bo = a % 10, a // 10, b % 10
     r = _compute(a, op, b)
     if op == "+":
-        steps = [f"{at} + {bt} = {at + bt}", f"{ao} + {bo} = {ao + bo}", f"{at + bt} + {ao + bo} = {r}"]
+        s = ao + bo
+        ones, tens = f"{ao} + {bo} = {s} ({s % 10}, carry {s // 10})", f"{at} + {b // 10} + {s // 10} = {at + b // 10 + s // 10}"
     elif op == "-":
-        steps = [f"{a} - {bt} = {a - bt}", f"{a - bt} - {bo} = {r}"]
+        borrow = int(ao < bo)
+        ones = f"{ao + 10 * borrow} - {bo} = {ao + 10 * borrow - bo} (borrow {borrow})"
+        tens = f"{at} - {b // 10} - {borrow} = {at - b // 10 - borrow}"
     else:
-        steps = [f"{a} * {bt} = {a * bt}", f"{a} * {bo} = {a * bo}", f"{a * bt} + {a * bo} = {r}"]
-    return steps
+        p, t = ao * b, at * b
+        ones, tens = f"{ao} × {b} = {p} ({p % 10}, carry {p // 10})", f"{at} × {b} = {t}, {t} + {p // 10} = {t + p // 10}"
+    return f"{a} {op} {b} → {ones}, {tens} → {r}"
 
 
-def arithmetic(pair: tuple[int, int], op: str, language: str, effort: str, rng: random.Random) -> Conversation:
-    a, b = pair
+def arithmetic(operands: tuple[int, str, int], language: str, effort: str, rng: random.Random) -> Conversation:
+    a, op, b = operands
     r = _compute(a, op, b)
-    sym = {"+": "+", "-": "-", "*": "×"}[op]
+    expr = f"{a} {op} {b}"
+    calc = column_steps(a, op, b)
     if language == "en":
-        question = rng.choice([f"What is {a} {sym} {b}?", f"Calculate {a} {sym} {b}.", f"{a} {sym} {b} = ?"])
-        head = f"The user asks for {a} {sym} {b}."
-        steps = _steps(a, op, b, language)
-        check = f" Check: {r} {'-' if op == '+' else '+' if op == '-' else '/'} {b} = {a}. Correct."
-        final = f"{a} {sym} {b} = {r}."
+        question = rng.choice([f"What is {expr}?", f"Calculate {expr}.", f"{expr} = ?", f"Please compute {expr}."])
+        thinking = {"low": f"{calc}.", "medium": f"The user asks for {expr}. {calc}.",
+                    "high": f"The user asks for {expr}. I will go column by column. {calc}. The answer is {r}."}[effort]
+        final = f"{expr} = {r}."
     else:
-        question = rng.choice([f"{a} {sym} {b} はいくつですか？", f"{a} {sym} {b} を計算してください。", f"{a} {sym} {b} = ?"])
-        head = f"{a} {sym} {b} を計算します。"
-        steps = _steps(a, op, b, language)
-        check = f" 確認: {r} {'-' if op == '+' else '+' if op == '-' else '/'} {b} = {a}。正しいです。"
-        final = f"{a} {sym} {b} = {r} です。"
-    if effort == "low":
-        thinking = f"{head} {a} {sym} {b} = {r}."
-    else:
-        thinking = head + " " + ". ".join(steps) + "."
-        if effort == "high":
-            thinking += check
+        question = rng.choice([f"{expr} はいくつですか？", f"{expr} を計算してください。", f"{expr} = ?", f"{expr} は？"])
+        thinking = {"low": f"{calc}。", "medium": f"{expr} を計算します。{calc}。",
+                    "high": f"{expr} を計算します。一桁ずつ計算します。{calc}。答えは {r} です。"}[effort]
+        final = f"{expr} = {r} です。"
     return Conversation("arithmetic", language, effort, "", [{"role": "user", "content": question},
                                                             _assistant(thinking, final)], answer=str(r))
 
@@ -183,22 +261,26 @@ def arithmetic(pair: tuple[int, int], op: str, language: str, effort: str, rng: 
 def unit(spec: tuple, value: int, language: str, effort: str, rng: random.Random) -> Conversation:
     fe, te, fj, tj, factor = spec
     r = value * factor
-    if language == "en":
-        question = rng.choice([f"How many {te} are in {value} {fe}?", f"Convert {value} {fe} to {te}."])
-        thinking = f"1 {fe} is {factor} {te}."
-        if effort != "low":
-            thinking += f" So {value} {fe} is {value} * {factor} = {r} {te}."
-        if effort == "high":
-            thinking += f" Check: {r} / {factor} = {value}."
-        final = f"{value} {fe} is {r} {te}."
+    ja = language == "ja"
+    end = "。" if ja else "."
+    if factor == 60:
+        six = value * 6
+        steps = f"{value} × 60 = {value} × 6 × 10{end} "
+        steps += (column_steps(value, "×", 6) if value >= 10 else f"{value} × 6 = {six}") + f", {six} × 10 = {r}{end}"
     else:
+        zeros = len(str(factor)) - 1
+        steps = (f"{factor} を掛けると 0 が {zeros} 個つきます: {value} × {factor} = {r}。" if ja
+                 else f"Multiplying by {factor} appends {zeros} zeros: {value} × {factor} = {r}.")
+    if ja:
         question = rng.choice([f"{value}{fj}は何{tj}ですか？", f"{value}{fj}を{tj}に変換してください。"])
-        thinking = f"1{fj}は{factor}{tj}です。"
-        if effort != "low":
-            thinking += f"したがって {value} * {factor} = {r} です。"
-        if effort == "high":
-            thinking += f"確認: {r} / {factor} = {value}。"
+        head, fact = f"{value}{fj}を{tj}に直します。", f"1{fj}は{factor}{tj}です。"
         final = f"{value}{fj}は{r}{tj}です。"
+    else:
+        question = rng.choice([f"How many {te} are in {value} {fe}?", f"Convert {value} {fe} to {te}."])
+        head, fact = f"The user wants {value} {fe} in {te}.", f"1 {fe} is {factor} {te}."
+        final = f"{value} {fe} is {r} {te}."
+    parts = [fact, steps] if effort == "low" else [head, fact, steps]
+    thinking = ("" if ja else " ").join(parts)
     return Conversation("unit", language, effort, "", [{"role": "user", "content": question},
                                                       _assistant(thinking, final)], answer=str(r))
 
@@ -217,29 +299,38 @@ def canned(pool: list, kind: str, language: str, effort: str, rng: random.Random
                                                     _assistant(thinking, answer)])
 
 
-def weather(city: tuple, condition: tuple, temp: int, language: str, effort: str, rng: random.Random) -> Conversation:
-    en, ja = city
-    name = en if language == "en" else ja
+def echo(text: str, language: str, effort: str, rng: random.Random) -> Conversation:
+    """Repeat the user's words: the plainest lesson in copying from the prompt."""
+    if language == "en":
+        question = rng.choice([f"Repeat after me: {text}", f"Say \"{text}\".", f"Please repeat: {text}"])
+        thinking = f"The user wants me to repeat {text}."
+    else:
+        question = rng.choice([f"次の言葉を繰り返してください: {text}", f"「{text}」と言ってください。"])
+        thinking = f"{text} を繰り返します。"
+    if effort == "high":
+        thinking += " I copy it exactly." if language == "en" else "そのまま書きます。"
+    return Conversation("echo", language, effort, "", [{"role": "user", "content": question},
+                                                      _assistant(thinking, text)], answer=text)
+
+
+def weather(name: str, condition: tuple, temp: int, language: str, rng: random.Random) -> Conversation:
+    """A weather question, the get_weather call with ``name``, its result, and the answer."""
     result = json.dumps({"city": name, "condition": condition[0], "temperature_c": temp}, ensure_ascii=False)
     if language == "en":
-        question = rng.choice([f"What's the weather in {en}?", f"How is the weather in {en} today?",
-                               f"Is it raining in {en}?", f"Tell me the weather in {en}."])
-        think_call = f"The user wants the weather in {en}. I will call get_weather."
-        think_final = f"The tool says {condition[0]}, {temp} °C in {en}."
-        final = f"It is {condition[0]} in {en}, {temp} °C."
+        question = rng.choice([f"What's the weather in {name}?", f"How is the weather in {name} today?",
+                               f"Is it raining in {name}?", f"Tell me the weather in {name}."])
+        think_final = f"The tool says {condition[0]}, {temp} °C in {name}."
+        final = f"It is {condition[0]} in {name}, {temp} °C."
     else:
-        question = rng.choice([f"{ja}の天気は？", f"今日の{ja}の天気を教えてください。", f"{ja}は雨ですか？",
-                               f"{ja}の天気はどうですか？"])
-        think_call = f"{ja}の天気を知りたいようです。get_weatherを呼びます。"
-        think_final = f"ツールの結果は{ja}で{condition[1]}、{temp}度です。"
-        final = f"{ja}は{condition[1]}で、気温は{temp}度です。"
-    if effort == "high":
-        think_final += " Answer briefly." if language == "en" else "簡潔に答えます。"
-    call = {"role": "assistant", "thinking": think_call,
+        question = rng.choice([f"{name}の天気は？", f"今日の{name}の天気を教えてください。", f"{name}は雨ですか？",
+                               f"{name}の天気はどうですか？"])
+        think_final = f"ツールの結果は{name}で{condition[1]}、{temp}度です。"
+        final = f"{name}は{condition[1]}で、気温は{temp}度です。"
+    call = {"role": "assistant",
             "tool_calls": [{"type": "function", "function": {"name": "get_weather", "arguments": {"city": name}}}]}
     messages = [{"role": "user", "content": question}, call, {"role": "tool", "content": result},
                 _assistant(think_final, final)]
-    return Conversation("weather", language, effort, "", messages, tools=[WEATHER_TOOL], answer=name)
+    return Conversation("weather", language, "", "", messages, tools=[WEATHER_TOOL], answer=name)
 
 
 def chat_template() -> str:

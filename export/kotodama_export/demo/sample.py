@@ -61,12 +61,17 @@ def main(argv: list[str] | None = None) -> None:
     weather = [c for c in held if c.kind == "weather"][: a.weather]
     shown = 0
     formed = correct = 0
+    misses: dict[str, int] = {}
     for conv in arith:
         text = complete(model, tok, corpus.prompt(conv, template))
         m = ANSWER.fullmatch(text)
         formed += bool(m)
-        correct += bool(m) and re.search(rf"(?<![\d-]){re.escape(conv.answer)}(?!\d)", m.group(2)) is not None
-        if shown < a.show:
+        ok = bool(m) and re.search(rf"(?<![\d-]){re.escape(conv.answer)}(?!\d)", m.group(2)) is not None
+        correct += ok
+        if not ok:
+            key = f"{re.search(r'[-+×]', conv.messages[0]['content']).group()}/{conv.reasoning_effort}/{conv.language}"
+            misses[key] = misses.get(key, 0) + 1
+        if shown < a.show or (not ok and shown < 2 * a.show):
             print(f"--- {conv.messages[0]['content']!r} (expect {conv.answer})\n{text}")
             shown += 1
     calls = 0
@@ -74,11 +79,17 @@ def main(argv: list[str] | None = None) -> None:
         text = complete(model, tok, corpus.prompt(conv, template))
         m = CALL.search(text)
         try:
-            calls += bool(m) and json.loads(m.group(1)) == {"city": conv.answer}
+            ok = bool(m) and json.loads(m.group(1)) == {"city": conv.answer}
         except json.JSONDecodeError:
-            pass
-        if k < 2:
+            ok = False
+        calls += ok
+        if k < 2 or (not ok and k < 12):
             print(f"--- {conv.messages[0]['content']!r} (expect city {conv.answer})\n{text}")
+    echoes = [c for c in held if c.kind == "echo"][:20]
+    echoed = sum(ANSWER.fullmatch(t) is not None and ANSWER.fullmatch(t).group(2) == c.answer
+                 for c, t in ((c, complete(model, tok, corpus.prompt(c, template))) for c in echoes))
+    print(f"echo (copying the user's words): {echoed}/{len(echoes)}")
+    print(f"arithmetic misses by operator/effort/language: {dict(sorted(misses.items()))}")
     print(f"arithmetic: well-formed {formed}/{len(arith)}, correct {correct}/{len(arith)};"
           f" weather: correct call {calls}/{len(weather)}")
 
