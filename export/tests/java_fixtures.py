@@ -27,6 +27,7 @@ from tokenizers import Tokenizer
 from transformers import AutoModelForCausalLM
 
 from kotodama_export.convert import convert
+from kotodama_export.demo import corpus as demo_corpus
 from kotodama_export.random_checkpoint import shared_dir, write_random_checkpoint
 from kotodama_export.sp_tokenizer import build_tokenizer_json
 from kotodama_export.verify import OnnxDecoder, reference_run
@@ -54,6 +55,7 @@ def main(out: Path) -> None:
     prompt_ids = [tokenizer.encode(p, add_special_tokens=False).ids for p in PROMPTS]
     write_generation_reference(checkpoint, PROMPTS, prompt_ids, out / "generation-reference.json")
     write_logits_reference(exports, prompt_ids[0], out / "logits-reference.json")
+    write_demo_held_out(out / "demo-held-out.json")
     print(f"java fixtures ready in {out}")
 
 
@@ -84,6 +86,16 @@ def write_logits_reference(exports: dict[str, Path], prompt: list[int], target: 
         logits = [decoder.step(ids)[-1].astype("<f4").tobytes().hex() for ids in steps]
         models[model_dir.name] = {"steps": steps, "last_logits_f32_hex": logits}
     target.write_text(json.dumps({"source": "onnxruntime (Python) CPU", "models": models}) + "\n", encoding="utf-8")
+
+
+def write_demo_held_out(target: Path, arithmetic: int = 100, weather: int = 50) -> None:
+    """Held-out prompts of the demo model's corpus (never trained on), for the Java evaluation of issue 5."""
+    held = demo_corpus.generate(2000, seed=99, split="held_out")
+    chosen = [c for c in held if c.kind == "arithmetic"][:arithmetic] + [c for c in held if c.kind == "weather"][:weather]
+    cases = [{"kind": c.kind, "language": c.language, "reasoning_effort": c.reasoning_effort,
+              "question": c.messages[0]["content"], "tools": bool(c.tools), "answer": c.answer} for c in chosen]
+    target.write_text(json.dumps({"weather_tool": demo_corpus.WEATHER_TOOL, "cases": cases}, ensure_ascii=False)
+                      + "\n", encoding="utf-8")
 
 
 if __name__ == "__main__":

@@ -1,6 +1,9 @@
 package dev.kotodama.ai;
 
+import java.nio.file.Path;
+
 import ai.onnxruntime.OrtEnvironment;
+import dev.kotodama.demo.DemoModel;
 import dev.kotodama.engine.Decoder;
 import dev.kotodama.engine.Engine;
 import dev.kotodama.engine.ModelDirectory;
@@ -11,14 +14,14 @@ import org.springframework.boot.ApplicationRunner;
 import org.springframework.boot.autoconfigure.AutoConfiguration;
 import org.springframework.boot.autoconfigure.condition.ConditionalOnExpression;
 import org.springframework.boot.autoconfigure.condition.ConditionalOnMissingBean;
-import org.springframework.boot.autoconfigure.condition.ConditionalOnProperty;
 import org.springframework.boot.context.properties.EnableConfigurationProperties;
 import org.springframework.context.annotation.Bean;
+import org.springframework.context.annotation.Conditional;
 
 /**
- * The engine for {@code kotodama.model-dir}, loaded at startup so that a bad directory stops the app.
- * An auto-configuration, so that any application with this jar on its classpath gets it (and the
- * Kotodama application's component scan skips it).
+ * The engine for {@code kotodama.model-dir}, or for the embedded demo model when that is unset, loaded
+ * at startup so that a bad directory stops the app. An auto-configuration, so that any application
+ * with this jar on its classpath gets it (and the Kotodama application's component scan skips it).
  */
 @AutoConfiguration
 @EnableConfigurationProperties(KotodamaProperties.class)
@@ -26,11 +29,26 @@ public class EngineConfiguration {
 
     private static final Logger logger = LoggerFactory.getLogger(EngineConfiguration.class);
 
+    @Bean
+    @ConditionalOnMissingBean
+    @Conditional(OnServedModelCondition.class)
+    ServedModel kotodamaServedModel(KotodamaProperties properties) {
+        if (properties.modelDir() != null) {
+            return new ServedModel(properties.modelDir(), false);
+        }
+        Path demo = DemoModel.extract(DemoModel.defaultCache());
+        logger.info("no kotodama.model-dir is set: serving the embedded demo model {}, a 4M-parameter toy "
+                + "trained on arithmetic, unit conversions and a weather tool, not LLM-jp-4; to serve LLM-jp-4, "
+                + "export it with export/kotodama-export convert and set kotodama.model-dir (README, \"Get and "
+                + "export a real LLM-jp-4 model\")", demo);
+        return new ServedModel(demo, true);
+    }
+
     @Bean(destroyMethod = "close")
     @ConditionalOnMissingBean
-    @ConditionalOnProperty(prefix = "kotodama", name = "model-dir")
-    Engine kotodamaEngine(KotodamaProperties properties) {
-        ModelDirectory directory = ModelDirectory.open(properties.modelDir());
+    @Conditional(OnServedModelCondition.class)
+    Engine kotodamaEngine(ServedModel model, KotodamaProperties properties) {
+        ModelDirectory directory = ModelDirectory.open(model.directory());
         long started = System.nanoTime();
         SessionOptionsFactory options = new SessionOptionsFactory(OrtEnvironment.getEnvironment(), properties.threads(),
                 properties.graphOptimization());
@@ -42,9 +60,10 @@ public class EngineConfiguration {
 
     /** Says at startup that no model is served and how to get one, instead of starting silently. */
     @Bean
-    @ConditionalOnExpression("'${kotodama.model-dir:}' == ''")
+    @ConditionalOnExpression("'${kotodama.model-dir:}' == '' and !${kotodama.demo-model:true}")
     ApplicationRunner kotodamaNoModelNotice() {
-        return arguments -> logger.warn("no model is served: set kotodama.model-dir to a directory written by "
-                + "export/kotodama-export convert (see the README, \"Get and export a real LLM-jp-4 model\")");
+        return arguments -> logger.warn("no model is served: kotodama.demo-model is false and kotodama.model-dir "
+                + "is unset; set it to a directory written by export/kotodama-export convert (see the README, "
+                + "\"Get and export a real LLM-jp-4 model\")");
     }
 }

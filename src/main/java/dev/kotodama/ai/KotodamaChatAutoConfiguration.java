@@ -3,7 +3,6 @@ package dev.kotodama.ai;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.util.Objects;
 
 import dev.kotodama.engine.Engine;
 import dev.kotodama.engine.ModelDirectory;
@@ -21,19 +20,19 @@ import org.springframework.beans.factory.ObjectProvider;
 import org.springframework.boot.autoconfigure.AutoConfiguration;
 import org.springframework.boot.autoconfigure.condition.ConditionalOnClass;
 import org.springframework.boot.autoconfigure.condition.ConditionalOnMissingBean;
-import org.springframework.boot.autoconfigure.condition.ConditionalOnProperty;
 import org.springframework.boot.context.properties.EnableConfigurationProperties;
 import org.springframework.context.annotation.Bean;
+import org.springframework.context.annotation.Conditional;
 
 /**
- * The Spring AI {@link ChatModel} for {@code kotodama.model-dir}: the model directory's tokenizer and
+ * The Spring AI {@link ChatModel} for the {@link ServedModel}: the model directory's tokenizer and
  * a {@link KotodamaChatModel} on the {@link Engine}, with {@code kotodama.chat.*} as its default
  * options. Each bean backs off when the application defines its own; observations go through the
  * application's {@link ObservationRegistry} and, if it has one, its {@link ChatModelObservationConvention}.
  */
 @AutoConfiguration(after = EngineConfiguration.class)
 @ConditionalOnClass(ChatModel.class)
-@ConditionalOnProperty(prefix = "kotodama", name = "model-dir")
+@Conditional(OnServedModelCondition.class)
 @EnableConfigurationProperties(KotodamaProperties.class)
 public class KotodamaChatAutoConfiguration {
 
@@ -41,8 +40,8 @@ public class KotodamaChatAutoConfiguration {
 
     @Bean(destroyMethod = "close")
     @ConditionalOnMissingBean
-    LlmJpTokenizer kotodamaTokenizer(KotodamaProperties properties) {
-        return LlmJpTokenizer.load(Objects.requireNonNull(properties.modelDir(), "kotodama.model-dir must be set"));
+    LlmJpTokenizer kotodamaTokenizer(ServedModel model) {
+        return LlmJpTokenizer.load(model.directory());
     }
 
     @Bean
@@ -64,16 +63,19 @@ public class KotodamaChatAutoConfiguration {
         return chatModel;
     }
 
-    /** Fails for a directory whose chat format is not Harmony; warns for a template other than LLM-jp-4's. */
+    /**
+     * Fails for a directory whose chat format is not Harmony; warns for a template other than LLM-jp-4's.
+     * A directory without a template (the demo model) is trusted to speak Harmony as its manifest says.
+     */
     private static void checkChatFormat(ModelDirectory directory) {
         if (!"harmony".equals(directory.manifest().chatFormat())) {
             throw new ModelDirectoryException("model directory " + directory.path() + " has the chat format '"
                     + directory.manifest().chatFormat() + "'; the chat model speaks Harmony only");
         }
-        if (!HarmonyRenderer.isVerifiedTemplate(readTemplate(directory.path()))) {
-            logger.warn("{} has no chat_template.jinja, or another one than the LLM-jp-4 template that the "
-                    + "Harmony renderer reproduces; prompts are rendered as the LLM-jp-4 template renders them",
-                    directory.path());
+        String template = readTemplate(directory.path());
+        if (template != null && !HarmonyRenderer.isVerifiedTemplate(template)) {
+            logger.warn("{} has another chat_template.jinja than the LLM-jp-4 template that the Harmony renderer "
+                    + "reproduces; prompts are rendered as the LLM-jp-4 template renders them", directory.path());
         }
     }
 

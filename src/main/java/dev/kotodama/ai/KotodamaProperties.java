@@ -15,8 +15,9 @@ import org.springframework.util.unit.DataSize;
 /**
  * {@code kotodama.*}: which model to serve and how.
  *
- * @param modelDir the exported model directory (export/kotodama-export convert); none starts the app
- *     without a model
+ * @param modelDir the exported model directory (export/kotodama-export convert); unset: the embedded
+ *     demo model, or no model if {@code demoModel} is false
+ * @param demoModel serve the embedded demo model when {@code modelDir} is unset
  * @param executionProvider auto (CUDA when it loads, else the CPU with one warning),
  *     cuda (fail at startup without it) or cpu
  * @param threads ONNX Runtime intra-op threads; 0 lets ONNX Runtime choose (one per physical core)
@@ -27,7 +28,8 @@ import org.springframework.util.unit.DataSize;
  * @param chat the chat model's default options
  */
 @ConfigurationProperties("kotodama")
-public record KotodamaProperties(@Nullable Path modelDir, @DefaultValue("auto") ExecutionProvider executionProvider,
+public record KotodamaProperties(@Nullable Path modelDir, @DefaultValue("true") boolean demoModel,
+        @DefaultValue("auto") ExecutionProvider executionProvider,
         @DefaultValue("0") int threads, @DefaultValue("all_opt") OptLevel graphOptimization,
         @DefaultValue("2GB") DataSize kvCacheBudget, @DefaultValue("16") int maxQueued, @DefaultValue Chat chat) {
 
