@@ -20,13 +20,6 @@ import org.springframework.ai.chat.model.Generation;
  */
 final class ChatResponses {
 
-    /** Response metadata of the last chunk: the engine's timings. */
-    static final String TIME_TO_FIRST_TOKEN = "time-to-first-token";
-
-    static final String DECODE_TOKENS_PER_SECOND = "decode-tokens-per-second";
-
-    static final String QUEUED = "queued";
-
     private final String id;
 
     private final String model;
@@ -64,9 +57,9 @@ final class ChatResponses {
         metadata.usage(new DefaultUsage(ending.promptTokens(), ending.completionTokens()));
         GenerationEvent.Finished finished = ending.finished();
         if (finished != null) {
-            metadata.keyValue(TIME_TO_FIRST_TOKEN, Duration.ofNanos(finished.timeToFirstTokenNanos()))
-                .keyValue(DECODE_TOKENS_PER_SECOND, finished.decodeTokensPerSecond())
-                .keyValue(QUEUED, Duration.ofNanos(finished.queuedNanos()));
+            metadata.keyValue(KotodamaChatModel.TIME_TO_FIRST_TOKEN, Duration.ofNanos(finished.timeToFirstTokenNanos()))
+                .keyValue(KotodamaChatModel.DECODE_TOKENS_PER_SECOND, finished.decodeTokensPerSecond())
+                .keyValue(KotodamaChatModel.QUEUED, Duration.ofNanos(finished.queuedNanos()));
         }
         ChatGenerationMetadata generation = ChatGenerationMetadata.builder().finishReason(ending.finishReason()).build();
         return new ChatResponse(List.of(new Generation(message, generation)), metadata.build());

@@ -10,6 +10,7 @@ import dev.kotodama.harmony.Conversation;
 import dev.kotodama.harmony.HarmonyOptions;
 import dev.kotodama.harmony.HarmonyParser;
 import dev.kotodama.harmony.HarmonyRenderer;
+import dev.kotodama.harmony.RenderedPrompt;
 import dev.kotodama.tokenizer.LlmJpTokenizer;
 import io.micrometer.observation.Observation;
 import io.micrometer.observation.ObservationRegistry;
@@ -17,6 +18,7 @@ import io.micrometer.observation.contextpropagation.ObservationThreadLocalAccess
 import org.jspecify.annotations.Nullable;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
+import org.springframework.ai.chat.messages.Message;
 import org.springframework.ai.chat.model.ChatModel;
 import org.springframework.ai.chat.model.ChatResponse;
 import org.springframework.ai.chat.model.MessageAggregator;
@@ -69,6 +71,15 @@ public class KotodamaChatModel implements ChatModel {
 
     /** Assistant message metadata: commentary text for the user, before a tool call. */
     public static final String PREAMBLE = "preamble";
+
+    /** Response metadata of a turn's last chunk: the time to the first token, a {@link java.time.Duration}. */
+    public static final String TIME_TO_FIRST_TOKEN = "time-to-first-token";
+
+    /** Response metadata of a turn's last chunk: decode speed in tokens per second, a {@code double}. */
+    public static final String DECODE_TOKENS_PER_SECOND = "decode-tokens-per-second";
+
+    /** Response metadata of a turn's last chunk: how long it waited for admission, a {@link java.time.Duration}. */
+    public static final String QUEUED = "queued";
 
     private static final ChatModelObservationConvention DEFAULT_OBSERVATION_CONVENTION =
             new DefaultChatModelObservationConvention();
@@ -182,9 +193,7 @@ public class KotodamaChatModel implements ChatModel {
     private Flux<TurnChunk> generate(Prompt prompt) {
         KotodamaChatOptions requestOptions = (KotodamaChatOptions) Objects.requireNonNull(prompt.getOptions());
         return Flux.defer(() -> {
-            Conversation conversation = HarmonyConversations.of(prompt.getInstructions(),
-                    toolCallingManager.resolveToolDefinitions(requestOptions), harmonyOptions(requestOptions));
-            int[] ids = renderer.render(conversation).ids();
+            int[] ids = renderer.render(conversation(prompt.getInstructions(), requestOptions)).ids();
             GenerationRequest request = new GenerationRequest(ids, requestOptions.samplingParameters(),
                     maxTokens(requestOptions, ids.length));
             logger.debug("generating for a prompt of {} tokens with {}", ids.length, requestOptions);
@@ -194,6 +203,23 @@ public class KotodamaChatModel implements ChatModel {
             return engine.generate(request).publishOn(scheduler).concatMapIterable(turn::accept)
                 .takeUntil(TurnChunk::isLast);
         });
+    }
+
+    /**
+     * What a request would send to the model: the Harmony prompt's text and token ids, with the request's
+     * options over this model's defaults.
+     *
+     * @throws IllegalArgumentException for an invalid option or a conversation the chat template rejects
+     */
+    public RenderedPrompt render(Prompt prompt) {
+        Prompt request = requestPrompt(prompt);
+        return renderer.render(conversation(request.getInstructions(),
+                (KotodamaChatOptions) Objects.requireNonNull(request.getOptions())));
+    }
+
+    private Conversation conversation(List<Message> messages, KotodamaChatOptions options) {
+        return HarmonyConversations.of(messages, toolCallingManager.resolveToolDefinitions(options),
+                harmonyOptions(options));
     }
 
     private static HarmonyOptions harmonyOptions(KotodamaChatOptions options) {

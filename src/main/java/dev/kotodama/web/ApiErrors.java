@@ -1,0 +1,138 @@
+package dev.kotodama.web;
+
+import java.nio.charset.StandardCharsets;
+import java.util.LinkedHashMap;
+import java.util.Map;
+
+import dev.kotodama.engine.EngineException;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+import org.springframework.core.codec.DecodingException;
+import org.springframework.core.io.buffer.DataBufferLimitException;
+import org.springframework.http.HttpHeaders;
+import org.springframework.http.HttpStatus;
+import org.springframework.http.MediaType;
+import org.springframework.http.ResponseEntity;
+import org.springframework.web.bind.annotation.ExceptionHandler;
+import org.springframework.web.bind.annotation.RestControllerAdvice;
+import org.springframework.web.server.ServerWebExchange;
+import org.springframework.web.server.ServerWebInputException;
+import org.springframework.web.server.UnsupportedMediaTypeStatusException;
+import reactor.core.publisher.Mono;
+import tools.jackson.databind.json.JsonMapper;
+
+/**
+ * Every refusal of the APIs as OpenAI's error body {@code {"error": {"message", "type", "param",
+ * "code"}}} with its status; an unexpected failure is a 500 that says to look in the server log, never
+ * a stack trace.
+ */
+@RestControllerAdvice(basePackageClasses = ApiErrors.class)
+class ApiErrors {
+
+    private static final Logger logger = LoggerFactory.getLogger(ApiErrors.class);
+
+    static Map<String, Object> body(ApiException ex) {
+        Map<String, Object> error = new LinkedHashMap<>();
+        error.put("message", ex.getMessage());
+        error.put("type", ex.type());
+        error.put("param", ex.param());
+        error.put("code", ex.code());
+        return Map.of("error", error);
+    }
+
+    static ResponseEntity<Map<String, Object>> response(ApiException ex) {
+        return ResponseEntity.status(ex.status()).contentType(MediaType.APPLICATION_JSON).body(body(ex));
+    }
+
+    /** Writes the error directly, for a filter that answers before any controller. */
+    static Mono<Void> write(ServerWebExchange exchange, ApiException ex) {
+        exchange.getResponse().setStatusCode(ex.status());
+        exchange.getResponse().getHeaders().setContentType(MediaType.APPLICATION_JSON);
+        byte[] bytes = JsonMapper.shared().writeValueAsString(body(ex)).getBytes(StandardCharsets.UTF_8);
+        return exchange.getResponse().writeWith(Mono.just(exchange.getResponse().bufferFactory().wrap(bytes)));
+    }
+
+    /** An error that a stream reports after it started, as the data of its last event. */
+    static ApiException of(Throwable failure) {
+        if (failure instanceof ApiException api) {
+            return api;
+        }
+        if (causedBy(failure, DataBufferLimitException.class)) {
+            return tooLarge();
+        }
+        if (causedBy(failure, DecodingException.class)) {
+            return malformed(failure);
+        }
+        if (failure instanceof EngineException.ContextLengthExceeded ex) {
+            return new ApiException(HttpStatus.BAD_REQUEST, "invalid_request_error", "context_length_exceeded",
+                    "messages", ex.getMessage() + "; shorten the conversation or lower max_tokens");
+        }
+        if (failure instanceof EngineException.Busy ex) {
+            return new ApiException(HttpStatus.TOO_MANY_REQUESTS, "rate_limit_error", "server_busy", null,
+                    ex.getMessage() + "; retry in a moment");
+        }
+        if (failure instanceof IllegalArgumentException ex) {
+            return ApiException.invalid(null, String.valueOf(ex.getMessage()));
+        }
+        logger.error("a chat request failed", failure);
+        return new ApiException(HttpStatus.INTERNAL_SERVER_ERROR, "server_error", "internal_error", null,
+                "the server failed to answer (" + failure.getClass().getSimpleName() + "); the server log has the details");
+    }
+
+    @ExceptionHandler(ApiException.class)
+    ResponseEntity<Map<String, Object>> api(ApiException ex) {
+        return response(ex);
+    }
+
+    @ExceptionHandler(EngineException.Busy.class)
+    ResponseEntity<Map<String, Object>> busy(EngineException.Busy ex) {
+        ApiException api = of(ex);
+        return ResponseEntity.status(api.status()).header(HttpHeaders.RETRY_AFTER, "1")
+            .contentType(MediaType.APPLICATION_JSON).body(body(api));
+    }
+
+    @ExceptionHandler({ EngineException.ContextLengthExceeded.class, IllegalArgumentException.class })
+    ResponseEntity<Map<String, Object>> invalid(RuntimeException ex) {
+        return response(of(ex));
+    }
+
+    @ExceptionHandler(ServerWebInputException.class)
+    ResponseEntity<Map<String, Object>> unreadable(ServerWebInputException ex) {
+        return response(causedBy(ex, DataBufferLimitException.class) ? tooLarge() : malformed(ex));
+    }
+
+    @ExceptionHandler(UnsupportedMediaTypeStatusException.class)
+    ResponseEntity<Map<String, Object>> mediaType(UnsupportedMediaTypeStatusException ex) {
+        return response(new ApiException(HttpStatus.UNSUPPORTED_MEDIA_TYPE, "invalid_request_error",
+                "unsupported_media_type", null, "send the body as JSON with Content-Type: application/json"));
+    }
+
+    @ExceptionHandler(Exception.class)
+    ResponseEntity<Map<String, Object>> unexpected(Exception ex) {
+        return response(of(ex));
+    }
+
+    private static ApiException tooLarge() {
+        return new ApiException(HttpStatus.CONTENT_TOO_LARGE, "invalid_request_error", "request_too_large", null,
+                "the request body is larger than kotodama.web.max-request-size allows");
+    }
+
+    private static ApiException malformed(Throwable failure) {
+        Throwable cause = failure;
+        while (cause.getCause() != null) {
+            cause = cause.getCause();
+        }
+        String detail = String.valueOf(cause.getMessage());
+        return new ApiException(HttpStatus.BAD_REQUEST, "invalid_request_error", "invalid_json", null,
+                "the request body is not valid JSON: " + detail.lines().findFirst().orElse(detail));
+    }
+
+    private static boolean causedBy(Throwable failure, Class<? extends Throwable> type) {
+        for (Throwable t = failure; t != null; t = t.getCause()) {
+            if (type.isInstance(t)) {
+                return true;
+            }
+        }
+        return false;
+    }
+}

@@ -1,0 +1,48 @@
+package dev.kotodama.web;
+
+import org.jspecify.annotations.Nullable;
+import org.springframework.http.HttpStatus;
+
+/**
+ * A request that the API refuses, with what the client should fix; rendered as OpenAI's error body
+ * {@code {"error": {"message", "type", "param", "code"}}}.
+ */
+public class ApiException extends RuntimeException {
+
+    private final HttpStatus status;
+
+    private final String type;
+
+    private final @Nullable String param;
+
+    private final String code;
+
+    public ApiException(HttpStatus status, String type, String code, @Nullable String param, String message) {
+        super(message);
+        this.status = status;
+        this.type = type;
+        this.code = code;
+        this.param = param;
+    }
+
+    /** A 400: the request is malformed or a value is out of range. */
+    public static ApiException invalid(@Nullable String param, String message) {
+        return new ApiException(HttpStatus.BAD_REQUEST, "invalid_request_error", "invalid_value", param, message);
+    }
+
+    public HttpStatus status() {
+        return status;
+    }
+
+    public String type() {
+        return type;
+    }
+
+    public @Nullable String param() {
+        return param;
+    }
+
+    public String code() {
+        return code;
+    }
+}

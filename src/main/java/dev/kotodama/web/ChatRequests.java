@@ -1,0 +1,383 @@
+package dev.kotodama.web;
+
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+import java.util.function.Consumer;
+
+import dev.kotodama.ai.KotodamaChatModel;
+import dev.kotodama.ai.KotodamaChatOptions;
+import org.jspecify.annotations.Nullable;
+import org.springframework.ai.chat.messages.AssistantMessage;
+import org.springframework.ai.chat.messages.Message;
+import org.springframework.ai.chat.messages.SystemMessage;
+import org.springframework.ai.chat.messages.ToolResponseMessage;
+import org.springframework.ai.chat.messages.UserMessage;
+import org.springframework.ai.chat.prompt.Prompt;
+import org.springframework.ai.tool.ToolCallback;
+import tools.jackson.databind.JsonNode;
+
+/**
+ * Request bodies as Spring AI prompts, checked field by field: every refusal is a 400 that names the
+ * field ({@code messages[2].role}) and what it must be.
+ *
+ * <p>Messages have OpenAI's shape in both APIs: roles system, developer, user, assistant and tool;
+ * content as a string or as text parts; an assistant's {@code tool_calls} and its reasoning
+ * ({@code reasoning_content} or {@code reasoning}); a tool result's {@code tool_call_id}.
+ */
+final class ChatRequests {
+
+    static final Set<String> ROLES = Set.of("system", "developer", "user", "assistant", "tool");
+
+    private ChatRequests() {
+    }
+
+    /**
+     * A request, read.
+     *
+     * @param stream whether the client asked for a stream
+     * @param includeUsage whether a streamed OpenAI response ends with a usage chunk
+     */
+    record ChatCall(Prompt prompt, boolean stream, boolean includeUsage) {
+    }
+
+    /** An OpenAI chat-completions body. */
+    static ChatCall openAi(JsonNode body) {
+        requireObject(body, null, "the request body");
+        List<Message> messages = messages(body.get("messages"));
+        KotodamaChatOptions.Builder options = KotodamaChatOptions.builder();
+        options.temperature(number(body, "temperature", 0, 2, true));
+        options.topP(number(body, "top_p", 0, 1, false));
+        Integer maxTokens = positiveInt(body, "max_completion_tokens");
+        options.maxTokens(maxTokens != null ? maxTokens : positiveInt(body, "max_tokens"));
+        options.stopSequences(stop(body.get("stop")));
+        options.seed(longValue(body, "seed"));
+        options.reasoningEffort(effort(body, "reasoning_effort"));
+        Integer n = positiveInt(body, "n");
+        if (n != null && n != 1) {
+            throw ApiException.invalid("n", "n must be 1: this server generates one choice per request");
+        }
+        List<ToolCallback> tools = tools(body.get("tools"));
+        if (toolsWanted(body.get("tool_choice"), tools)) {
+            options.toolCallbacks(tools);
+        }
+        boolean stream = bool(body, "stream");
+        JsonNode streamOptions = body.get("stream_options");
+        boolean includeUsage = false;
+        if (streamOptions != null && !streamOptions.isNull()) {
+            requireObject(streamOptions, "stream_options", "stream_options");
+            includeUsage = bool(streamOptions, "include_usage", "stream_options.include_usage");
+        }
+        return new ChatCall(new Prompt(messages, checked(options)), stream, includeUsage);
+    }
+
+    /**
+     * The chat page's body: {@code {"messages": [...], "options": {"reasoningEffort", "temperature",
+     * "topP", "maxTokens", "seed", "stop"}, "tools": [...]}}, options optional.
+     */
+    static Prompt page(JsonNode body) {
+        requireObject(body, null, "the request body");
+        List<Message> messages = messages(body.get("messages"));
+        KotodamaChatOptions.Builder options = KotodamaChatOptions.builder();
+        JsonNode given = body.get("options");
+        if (given != null && !given.isNull()) {
+            requireObject(given, "options", "options");
+            options.temperature(number(given, "temperature", 0, 2, true, "options.temperature"));
+            options.topP(number(given, "topP", 0, 1, false, "options.topP"));
+            options.maxTokens(positiveInt(given, "maxTokens", "options.maxTokens"));
+            options.seed(longValue(given, "seed", "options.seed"));
+            options.reasoningEffort(effort(given, "reasoningEffort", "options.reasoningEffort"));
+            options.stopSequences(stop(given.get("stop"), "options.stop"));
+        }
+        List<ToolCallback> tools = tools(body.get("tools"));
+        if (!tools.isEmpty()) {
+            options.toolCallbacks(tools);
+        }
+        return new Prompt(messages, checked(options));
+    }
+
+    private static KotodamaChatOptions checked(KotodamaChatOptions.Builder options) {
+        try {
+            return options.build();
+        }
+        catch (IllegalArgumentException ex) {
+            throw ApiException.invalid(null, String.valueOf(ex.getMessage()));
+        }
+    }
+
+    static List<Message> messages(@Nullable JsonNode node) {
+        if (node == null || node.isNull()) {
+            throw ApiException.invalid("messages", "messages is required: an array of {\"role\", \"content\"} objects");
+        }
+        if (!node.isArray() || node.isEmpty()) {
+            throw ApiException.invalid("messages", "messages must be a non-empty array of {\"role\", \"content\"} objects");
+        }
+        List<Message> messages = new ArrayList<>();
+        Map<String, String> callNames = new HashMap<>();
+        List<ToolResponseMessage.ToolResponse> results = new ArrayList<>();
+        for (int i = 0; i < node.size(); i++) {
+            String at = "messages[" + i + "]";
+            JsonNode message = node.get(i);
+            requireObject(message, at, at);
+            String role = text(message, "role", at + ".role");
+            if (role == null || !ROLES.contains(role)) {
+                throw ApiException.invalid(at + ".role", at + ".role must be one of system, developer, user, assistant, "
+                        + "tool; got " + (role == null ? "nothing" : "'" + role + "'"));
+            }
+            if (!role.equals("tool") && !results.isEmpty()) {
+                messages.add(ToolResponseMessage.builder().responses(List.copyOf(results)).build());
+                results.clear();
+            }
+            switch (role) {
+                case "system", "developer" -> messages.add(new SystemMessage(content(message, at, false)));
+                case "user" -> messages.add(new UserMessage(content(message, at, false)));
+                case "assistant" -> messages.add(assistant(message, at, callNames));
+                default -> {
+                    String id = text(message, "tool_call_id", at + ".tool_call_id");
+                    if (id == null) {
+                        throw ApiException.invalid(at + ".tool_call_id",
+                                at + ".tool_call_id is required: the id of the assistant's tool call this answers");
+                    }
+                    results.add(new ToolResponseMessage.ToolResponse(id, callNames.getOrDefault(id, ""),
+                            content(message, at, false)));
+                }
+            }
+        }
+        if (!results.isEmpty()) {
+            messages.add(ToolResponseMessage.builder().responses(List.copyOf(results)).build());
+        }
+        return messages;
+    }
+
+    private static Message assistant(JsonNode message, String at, Map<String, String> callNames) {
+        List<AssistantMessage.ToolCall> calls = new ArrayList<>();
+        JsonNode toolCalls = message.get("tool_calls");
+        if (toolCalls != null && !toolCalls.isNull()) {
+            if (!toolCalls.isArray()) {
+                throw ApiException.invalid(at + ".tool_calls", at + ".tool_calls must be an array");
+            }
+            for (int j = 0; j < toolCalls.size(); j++) {
+                String callAt = at + ".tool_calls[" + j + "]";
+                JsonNode call = toolCalls.get(j);
+                requireObject(call, callAt, callAt);
+                JsonNode function = call.get("function");
+                requireObject(function, callAt + ".function", callAt + ".function");
+                String name = text(function, "name", callAt + ".function.name");
+                if (name == null || name.isEmpty()) {
+                    throw ApiException.invalid(callAt + ".function.name", callAt + ".function.name is required");
+                }
+                String arguments = text(function, "arguments", callAt + ".function.arguments");
+                String id = text(call, "id", callAt + ".id");
+                String callId = id != null ? id : "call_" + j;
+                callNames.put(callId, name);
+                calls.add(new AssistantMessage.ToolCall(callId, "function", name, arguments != null ? arguments : "{}"));
+            }
+        }
+        Map<String, Object> properties = new HashMap<>();
+        String reasoning = text(message, "reasoning_content", at + ".reasoning_content");
+        if (reasoning == null) {
+            reasoning = text(message, "reasoning", at + ".reasoning");
+        }
+        if (reasoning != null && !reasoning.isEmpty()) {
+            properties.put(KotodamaChatModel.REASONING_CONTENT, reasoning);
+        }
+        return AssistantMessage.builder().content(content(message, at, !calls.isEmpty())).properties(properties)
+            .toolCalls(calls).build();
+    }
+
+    /** A message's text: a string, or an array of {"type": "text", "text"} parts, joined. */
+    private static String content(JsonNode message, String at, boolean optional) {
+        JsonNode content = message.get("content");
+        if (content == null || content.isNull()) {
+            if (optional) {
+                return "";
+            }
+            throw ApiException.invalid(at + ".content", at + ".content is required: a string or an array of text parts");
+        }
+        if (content.isString()) {
+            return content.asString();
+        }
+        if (!content.isArray()) {
+            throw ApiException.invalid(at + ".content", at + ".content must be a string or an array of text parts");
+        }
+        StringBuilder text = new StringBuilder();
+        for (int k = 0; k < content.size(); k++) {
+            JsonNode part = content.get(k);
+            String partAt = at + ".content[" + k + "]";
+            if (!part.isObject() || !"text".equals(part.path("type").asString(null)) || !part.path("text").isString()) {
+                throw ApiException.invalid(partAt, partAt + " must be {\"type\": \"text\", \"text\": \"...\"}: this model "
+                        + "reads text only");
+            }
+            text.append(part.get("text").asString());
+        }
+        return text.toString();
+    }
+
+    private static List<ToolCallback> tools(@Nullable JsonNode node) {
+        if (node == null || node.isNull()) {
+            return List.of();
+        }
+        if (!node.isArray()) {
+            throw ApiException.invalid("tools", "tools must be an array of {\"type\": \"function\", \"function\": {...}}");
+        }
+        List<ToolCallback> tools = new ArrayList<>();
+        for (int i = 0; i < node.size(); i++) {
+            String at = "tools[" + i + "]";
+            JsonNode tool = node.get(i);
+            requireObject(tool, at, at);
+            if (!"function".equals(tool.path("type").asString(null))) {
+                throw ApiException.invalid(at + ".type", at + ".type must be 'function'");
+            }
+            JsonNode function = tool.get("function");
+            requireObject(function, at + ".function", at + ".function");
+            String name = text(function, "name", at + ".function.name");
+            if (name == null || name.isEmpty()) {
+                throw ApiException.invalid(at + ".function.name", at + ".function.name is required");
+            }
+            String description = text(function, "description", at + ".function.description");
+            JsonNode parameters = function.get("parameters");
+            if (parameters != null && !parameters.isNull() && !parameters.isObject()) {
+                throw ApiException.invalid(at + ".function.parameters", at + ".function.parameters must be a JSON Schema object");
+            }
+            tools.add(new DeclaredTool(name, description != null ? description : "",
+                    parameters == null || parameters.isNull() ? null : parameters.toString()));
+        }
+        return tools;
+    }
+
+    private static boolean toolsWanted(@Nullable JsonNode choice, List<ToolCallback> tools) {
+        if (choice == null || choice.isNull() || (choice.isString() && choice.asString().equals("auto"))) {
+            return !tools.isEmpty();
+        }
+        if (choice.isString() && choice.asString().equals("none")) {
+            return false;
+        }
+        throw ApiException.invalid("tool_choice", "tool_choice must be 'auto' or 'none': this server cannot force "
+                + "a tool call ('required' or a named function)");
+    }
+
+    private static @Nullable List<String> stop(@Nullable JsonNode node) {
+        return stop(node, "stop");
+    }
+
+    private static @Nullable List<String> stop(@Nullable JsonNode node, String param) {
+        if (node == null || node.isNull()) {
+            return null;
+        }
+        List<String> stops = new ArrayList<>();
+        Consumer<JsonNode> add = value -> {
+            if (!value.isString() || value.asString().isEmpty()) {
+                throw ApiException.invalid(param, param + " must be a non-empty string or an array of them");
+            }
+            stops.add(value.asString());
+        };
+        if (node.isArray()) {
+            node.forEach(add);
+        }
+        else {
+            add.accept(node);
+        }
+        return stops;
+    }
+
+    private static @Nullable Double number(JsonNode body, String field, double min, double max, boolean minIncluded) {
+        return number(body, field, min, max, minIncluded, field);
+    }
+
+    private static @Nullable Double number(JsonNode body, String field, double min, double max, boolean minIncluded,
+            String param) {
+        JsonNode node = body.get(field);
+        if (node == null || node.isNull()) {
+            return null;
+        }
+        if (!node.isNumber()) {
+            throw ApiException.invalid(param, param + " must be a number, got " + node);
+        }
+        double value = node.asDouble();
+        if (value > max || value < min || (!minIncluded && value == min)) {
+            throw ApiException.invalid(param, param + " must be in " + (minIncluded ? "[" : "(") + format(min) + ", "
+                    + format(max) + "], got " + node);
+        }
+        return value;
+    }
+
+    private static String format(double value) {
+        return value == Math.rint(value) ? String.valueOf((long) value) : String.valueOf(value);
+    }
+
+    private static @Nullable Integer positiveInt(JsonNode body, String field) {
+        return positiveInt(body, field, field);
+    }
+
+    private static @Nullable Integer positiveInt(JsonNode body, String field, String param) {
+        JsonNode node = body.get(field);
+        if (node == null || node.isNull()) {
+            return null;
+        }
+        if (!node.isIntegralNumber() || !node.canConvertToInt() || node.asInt() < 1) {
+            throw ApiException.invalid(param, param + " must be a whole number of at least 1, got " + node);
+        }
+        return node.asInt();
+    }
+
+    private static @Nullable Long longValue(JsonNode body, String field) {
+        return longValue(body, field, field);
+    }
+
+    private static @Nullable Long longValue(JsonNode body, String field, String param) {
+        JsonNode node = body.get(field);
+        if (node == null || node.isNull()) {
+            return null;
+        }
+        if (!node.isIntegralNumber() || !node.canConvertToLong()) {
+            throw ApiException.invalid(param, param + " must be a whole number, got " + node);
+        }
+        return node.asLong();
+    }
+
+    private static @Nullable String effort(JsonNode body, String field) {
+        return effort(body, field, field);
+    }
+
+    private static @Nullable String effort(JsonNode body, String field, String param) {
+        String effort = text(body, field, param);
+        if (effort != null && !Set.of("low", "medium", "high").contains(effort)) {
+            throw ApiException.invalid(param, param + " must be low, medium or high, got '" + effort + "'");
+        }
+        return effort;
+    }
+
+    private static boolean bool(JsonNode body, String field) {
+        return bool(body, field, field);
+    }
+
+    private static boolean bool(JsonNode body, String field, String param) {
+        JsonNode node = body.get(field);
+        if (node == null || node.isNull()) {
+            return false;
+        }
+        if (!node.isBoolean()) {
+            throw ApiException.invalid(param, param + " must be true or false, got " + node);
+        }
+        return node.asBoolean();
+    }
+
+    private static @Nullable String text(JsonNode body, String field, String param) {
+        JsonNode node = body.get(field);
+        if (node == null || node.isNull()) {
+            return null;
+        }
+        if (!node.isString()) {
+            throw ApiException.invalid(param, param + " must be a string, got " + node);
+        }
+        return node.asString();
+    }
+
+    private static void requireObject(@Nullable JsonNode node, @Nullable String param, String name) {
+        if (node == null || !node.isObject()) {
+            throw ApiException.invalid(param, name + " must be a JSON object");
+        }
+    }
+}

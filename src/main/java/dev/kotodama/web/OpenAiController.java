@@ -1,0 +1,178 @@
+package dev.kotodama.web;
+
+import java.time.Instant;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.UUID;
+import java.util.concurrent.atomic.AtomicBoolean;
+import java.util.concurrent.atomic.AtomicInteger;
+
+import dev.kotodama.ai.KotodamaChatModel;
+import org.jspecify.annotations.Nullable;
+import org.springframework.ai.chat.messages.AssistantMessage;
+import org.springframework.ai.chat.model.ChatResponse;
+import org.springframework.http.MediaType;
+import org.springframework.http.ResponseEntity;
+import org.springframework.http.codec.ServerSentEvent;
+import org.springframework.web.bind.annotation.GetMapping;
+import org.springframework.web.bind.annotation.PostMapping;
+import org.springframework.web.bind.annotation.RequestBody;
+import org.springframework.web.bind.annotation.RequestMapping;
+import org.springframework.web.bind.annotation.RestController;
+import reactor.core.publisher.Flux;
+import reactor.core.publisher.Mono;
+import tools.jackson.databind.JsonNode;
+import tools.jackson.databind.json.JsonMapper;
+import tools.jackson.databind.node.ArrayNode;
+import tools.jackson.databind.node.ObjectNode;
+
+/**
+ * OpenAI's chat-completions API ({@code POST /v1/chat/completions}, streamed or not) and
+ * {@code GET /v1/models}, so that existing clients work unchanged. Reasoning goes into both
+ * {@code reasoning} and {@code reasoning_content} of the message or delta, as vLLM and others do.
+ */
+@RestController
+@RequestMapping("/v1")
+class OpenAiController {
+
+    private static final JsonMapper JSON = JsonMapper.shared();
+
+    private final ServedChatModel chatModel;
+
+    OpenAiController(ServedChatModel chatModel) {
+        this.chatModel = chatModel;
+    }
+
+    @GetMapping("/models")
+    JsonNode models() {
+        KotodamaChatModel model = chatModel.require();
+        ObjectNode list = JSON.createObjectNode().put("object", "list");
+        list.putArray("data").addObject().put("id", model.modelId()).put("object", "model")
+            .put("created", Instant.now().getEpochSecond()).put("owned_by", "kotodama");
+        return list;
+    }
+
+    @PostMapping("/chat/completions")
+    Mono<ResponseEntity<Object>> completions(@RequestBody JsonNode body) {
+        KotodamaChatModel model = chatModel.require();
+        ChatRequests.ChatCall call = ChatRequests.openAi(body);
+        Completion completion = new Completion("chatcmpl-" + UUID.randomUUID().toString().replace("-", ""),
+                Instant.now().getEpochSecond(), model.modelId());
+        Flux<ChatResponse> chunks = model.stream(call.prompt());
+        if (call.stream()) {
+            return Mono.just(ResponseEntity.ok().contentType(MediaType.TEXT_EVENT_STREAM)
+                .body(completion.events(chunks, call.includeUsage())));
+        }
+        return chunks.collectList().map(all -> ResponseEntity.ok().contentType(MediaType.APPLICATION_JSON)
+            .body(completion.whole(all)));
+    }
+
+    /** One completion's id, creation time and model, and its JSON shapes. */
+    private record Completion(String id, long created, String model) {
+
+        private ObjectNode head(String object) {
+            return JSON.createObjectNode().put("id", id).put("object", object).put("created", created).put("model", model);
+        }
+
+        JsonNode whole(List<ChatResponse> chunks) {
+            StringBuilder answer = new StringBuilder();
+            StringBuilder reasoning = new StringBuilder();
+            List<AssistantMessage.ToolCall> calls = new ArrayList<>();
+            for (ChatResponse chunk : chunks) {
+                answer.append(Turns.answer(chunk));
+                reasoning.append(Turns.reasoning(chunk));
+                calls.addAll(Turns.toolCalls(chunk));
+            }
+            ChatResponse last = chunks.get(chunks.size() - 1);
+            ObjectNode response = head("chat.completion");
+            ObjectNode choice = response.putArray("choices").addObject().put("index", 0);
+            ObjectNode message = choice.putObject("message").put("role", "assistant");
+            if (calls.isEmpty() || !answer.isEmpty()) {
+                message.put("content", answer.toString());
+            }
+            else {
+                message.putNull("content");
+            }
+            if (!reasoning.isEmpty()) {
+                message.put("reasoning", reasoning.toString()).put("reasoning_content", reasoning.toString());
+            }
+            if (!calls.isEmpty()) {
+                toolCalls(message.putArray("tool_calls"), calls, new AtomicInteger(), false);
+            }
+            choice.put("finish_reason", Turns.finishReason(last));
+            usage(response, Turns.Stats.of(last));
+            return response;
+        }
+
+        Flux<ServerSentEvent<String>> events(Flux<ChatResponse> chunks, boolean includeUsage) {
+            AtomicBoolean started = new AtomicBoolean();
+            AtomicInteger toolIndex = new AtomicInteger();
+            Flux<ServerSentEvent<String>> events = chunks.concatMapIterable(chunk -> {
+                List<ObjectNode> out = new ArrayList<>();
+                ObjectNode delta = JSON.createObjectNode();
+                if (!started.getAndSet(true)) {
+                    delta.put("role", "assistant").put("content", "");
+                }
+                String answer = Turns.answer(chunk);
+                if (!answer.isEmpty()) {
+                    delta.put("content", answer);
+                }
+                String reasoning = Turns.reasoning(chunk);
+                if (!reasoning.isEmpty()) {
+                    delta.put("reasoning", reasoning).put("reasoning_content", reasoning);
+                }
+                if (!Turns.toolCalls(chunk).isEmpty()) {
+                    toolCalls(delta.putArray("tool_calls"), Turns.toolCalls(chunk), toolIndex, true);
+                }
+                if (!delta.isEmpty()) {
+                    out.add(chunk(delta, null));
+                }
+                String finish = Turns.finishReason(chunk);
+                if (finish != null) {
+                    out.add(chunk(JSON.createObjectNode(), finish));
+                    if (includeUsage) {
+                        ObjectNode usage = head("chat.completion.chunk");
+                        usage.putArray("choices");
+                        out.add(usage(usage, Turns.Stats.of(chunk)));
+                    }
+                }
+                return out.stream().map(node -> ServerSentEvent.builder(node.toString()).build()).toList();
+            });
+            return events.concatWith(Mono.just(ServerSentEvent.builder("[DONE]").build()))
+                .onErrorResume(failure -> {
+                    if (!started.get()) {
+                        return Mono.error(failure); // nothing sent yet: the client gets a 4xx or 5xx with the error body
+                    }
+                    String error = JSON.writeValueAsString(ApiErrors.body(ApiErrors.of(failure)));
+                    return Flux.just(ServerSentEvent.builder(error).build(), ServerSentEvent.builder("[DONE]").build());
+                });
+        }
+
+        private ObjectNode chunk(ObjectNode delta, @Nullable String finishReason) {
+            ObjectNode chunk = head("chat.completion.chunk");
+            ObjectNode choice = chunk.putArray("choices").addObject().put("index", 0);
+            choice.set("delta", delta);
+            choice.put("finish_reason", finishReason);
+            return chunk;
+        }
+
+        private static void toolCalls(ArrayNode array, List<AssistantMessage.ToolCall> calls, AtomicInteger index,
+                boolean indexed) {
+            for (AssistantMessage.ToolCall call : calls) {
+                ObjectNode node = array.addObject();
+                if (indexed) {
+                    node.put("index", index.getAndIncrement());
+                }
+                node.put("id", call.id()).put("type", "function");
+                node.putObject("function").put("name", call.name()).put("arguments", call.arguments());
+            }
+        }
+
+        private static ObjectNode usage(ObjectNode response, Turns.Stats stats) {
+            response.putObject("usage").put("prompt_tokens", stats.promptTokens())
+                .put("completion_tokens", stats.completionTokens())
+                .put("total_tokens", stats.promptTokens() + stats.completionTokens());
+            return response;
+        }
+    }
+}

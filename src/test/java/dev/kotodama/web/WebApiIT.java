@@ -1,0 +1,263 @@
+package dev.kotodama.web;
+
+import java.time.Duration;
+import java.util.List;
+import java.util.Map;
+
+import dev.kotodama.demo.DemoModel;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.CsvSource;
+import org.springframework.boot.test.context.SpringBootTest;
+import org.springframework.boot.test.web.server.LocalServerPort;
+import org.springframework.core.ParameterizedTypeReference;
+import org.springframework.http.MediaType;
+import org.springframework.http.codec.ServerSentEvent;
+import org.springframework.test.web.reactive.server.WebTestClient;
+import tools.jackson.databind.JsonNode;
+import tools.jackson.databind.json.JsonMapper;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+/**
+ * The HTTP APIs on the demo model (the app's default), greedy: the chat page's typed stream, the
+ * prompt renderer, OpenAI's shapes, and every refusal as a 4xx with OpenAI's error body.
+ */
+@SpringBootTest(webEnvironment = SpringBootTest.WebEnvironment.RANDOM_PORT,
+        properties = { "kotodama.chat.temperature=0", "kotodama.web.max-request-size=8KB" })
+class WebApiIT {
+
+    private static final JsonMapper JSON = JsonMapper.shared();
+
+    private static final String ADDITION = "{\"messages\":[{\"role\":\"user\",\"content\":\"What is 23 + 45?\"}]}";
+
+    @LocalServerPort
+    int port;
+
+    WebTestClient client;
+
+    @BeforeEach
+    void connect() {
+        client = WebTestClient.bindToServer().baseUrl("http://localhost:" + port).responseTimeout(Duration.ofMinutes(1))
+            .build();
+    }
+
+    private List<ServerSentEvent<String>> events(String path, String body) {
+        return client.post().uri(path).contentType(MediaType.APPLICATION_JSON).bodyValue(body).exchange()
+            .expectStatus().isOk()
+            .expectHeader().contentTypeCompatibleWith(MediaType.TEXT_EVENT_STREAM)
+            .returnResult(new ParameterizedTypeReference<ServerSentEvent<String>>() { })
+            .getResponseBody().collectList().block(Duration.ofMinutes(1));
+    }
+
+    private JsonNode error(String path, String body, int status) {
+        byte[] bytes = client.post().uri(path).contentType(MediaType.APPLICATION_JSON).bodyValue(body).exchange()
+            .expectStatus().isEqualTo(status)
+            .expectHeader().contentTypeCompatibleWith(MediaType.APPLICATION_JSON)
+            .expectBody().returnResult().getResponseBody();
+        String text = new String(bytes, java.nio.charset.StandardCharsets.UTF_8);
+        assertThat(text).doesNotContain("Exception").doesNotContain("\tat ");
+        JsonNode error = JSON.readTree(text).path("error");
+        assertThat(error.path("message").asString()).isNotBlank();
+        assertThat(error.has("type") && error.has("param") && error.has("code")).isTrue();
+        return error;
+    }
+
+    @Test
+    void chatStreamsReasoningThenTheAnswerThenUsageAndDone() {
+        List<ServerSentEvent<String>> events = events("/api/chat", ADDITION);
+
+        List<String> names = events.stream().map(ServerSentEvent::event).toList();
+        int firstAnswer = names.indexOf("answer");
+        assertThat(names.subList(0, firstAnswer)).isNotEmpty().containsOnly("reasoning");
+        assertThat(names.subList(firstAnswer, names.size() - 2)).containsOnly("answer");
+        assertThat(names.subList(names.size() - 2, names.size())).containsExactly("usage", "done");
+        String reasoning = text(events, "reasoning");
+        String answer = text(events, "answer");
+        assertThat(reasoning).contains("23 + 45").contains(" → ");
+        assertThat(answer).contains("68");
+        JsonNode usage = JSON.readTree(events.get(events.size() - 2).data());
+        assertThat(usage.path("promptTokens").asInt()).isGreaterThan(10);
+        assertThat(usage.path("completionTokens").asInt()).isGreaterThan(10);
+        assertThat(usage.path("ttftMs").asLong()).isGreaterThanOrEqualTo(0);
+        assertThat(usage.path("tokensPerSecond").asDouble()).isPositive();
+        assertThat(JSON.readTree(events.get(events.size() - 1).data()).path("finishReason").asString()).isEqualTo("stop");
+    }
+
+    private static String text(List<ServerSentEvent<String>> events, String name) {
+        StringBuilder text = new StringBuilder();
+        events.stream().filter(e -> name.equals(e.event())).forEach(e -> text.append(JSON.readTree(e.data()).path("text").asString()));
+        return text.toString();
+    }
+
+    @Test
+    void chatStopsAtMaxTokensAndSaysSo() {
+        List<ServerSentEvent<String>> events = events("/api/chat", "{\"messages\":[{\"role\":\"user\","
+                + "\"content\":\"What is 23 + 45?\"}],\"options\":{\"maxTokens\":6,\"reasoningEffort\":\"high\"}}");
+
+        assertThat(JSON.readTree(events.get(events.size() - 2).data()).path("completionTokens").asInt()).isEqualTo(6);
+        assertThat(JSON.readTree(events.get(events.size() - 1).data()).path("finishReason").asString()).isEqualTo("length");
+    }
+
+    @Test
+    void renderPutsTheHistoryAndTheOptionsIntoThePrompt() {
+        String body = """
+                {"messages": [{"role": "system", "content": "Answer briefly."},
+                              {"role": "user", "content": "Hello!"},
+                              {"role": "assistant", "content": "Hello! How can I help?", "reasoning_content": "A greeting."},
+                              {"role": "user", "content": "What is 12 + 30?"}],
+                 "options": {"reasoningEffort": "high"}}""";
+
+        String prompt = JSON.readTree(client.post().uri("/api/render").contentType(MediaType.APPLICATION_JSON)
+            .bodyValue(body).exchange().expectStatus().isOk().expectBody().returnResult().getResponseBody())
+            .path("prompt").asString();
+
+        assertThat(prompt).contains("Reasoning: high")
+            .contains("# Instructions\n\nAnswer briefly.")
+            .contains("<|start|>user<|message|>Hello!<|end|><|start|>assistant<|channel|>final<|message|>Hello! How can I help?")
+            .endsWith("<|start|>user<|message|>What is 12 + 30?<|end|><|start|>assistant");
+    }
+
+    @Test
+    void renderShowsThePromptTextAndTheTokenIdsAChatWouldSend() {
+        JsonNode rendered = JSON.readTree(client.post().uri("/api/render").contentType(MediaType.APPLICATION_JSON)
+            .bodyValue("{\"messages\":[{\"role\":\"user\",\"content\":\"What is 23 + 45?\"}],"
+                    + "\"options\":{\"reasoningEffort\":\"low\"}}")
+            .exchange().expectStatus().isOk().expectBody().returnResult().getResponseBody());
+
+        String prompt = rendered.path("prompt").asString();
+        assertThat(prompt).startsWith("<|start|>system<|message|>").contains("Reasoning: low")
+            .endsWith("<|start|>user<|message|>What is 23 + 45?<|end|><|start|>assistant");
+        assertThat(rendered.path("tokenIds").size()).isEqualTo(rendered.path("tokenCount").asInt()).isGreaterThan(20);
+        assertThat(rendered.path("tokenIds").get(0).asInt()).isEqualTo(10); // <|start|>
+        assertThat(rendered.path("model").asString()).isEqualTo(DemoModel.NAME);
+    }
+
+    @Test
+    void openAiCompletionCarriesTheAnswerTheReasoningAndUsage() {
+        JsonNode completion = JSON.readTree(client.post().uri("/v1/chat/completions").contentType(MediaType.APPLICATION_JSON)
+            .bodyValue("{\"model\":\"kotodama-demo\",\"messages\":[{\"role\":\"user\",\"content\":\"What is 23 + 45?\"}],"
+                    + "\"temperature\":0}")
+            .exchange().expectStatus().isOk().expectBody().returnResult().getResponseBody());
+
+        assertThat(completion.path("object").asString()).isEqualTo("chat.completion");
+        assertThat(completion.path("id").asString()).startsWith("chatcmpl-");
+        assertThat(completion.path("model").asString()).isEqualTo(DemoModel.NAME);
+        JsonNode choice = completion.path("choices").get(0);
+        assertThat(choice.path("finish_reason").asString()).isEqualTo("stop");
+        JsonNode message = choice.path("message");
+        assertThat(message.path("role").asString()).isEqualTo("assistant");
+        assertThat(message.path("content").asString()).contains("68");
+        assertThat(message.path("reasoning").asString()).contains("23 + 45")
+            .isEqualTo(message.path("reasoning_content").asString());
+        JsonNode usage = completion.path("usage");
+        assertThat(usage.path("total_tokens").asInt())
+            .isEqualTo(usage.path("prompt_tokens").asInt() + usage.path("completion_tokens").asInt());
+    }
+
+    @Test
+    void openAiStreamEndsWithTheFinishReasonTheUsageChunkAndDone() {
+        List<ServerSentEvent<String>> events = events("/v1/chat/completions",
+                "{\"model\":\"x\",\"stream\":true,\"stream_options\":{\"include_usage\":true},"
+                        + "\"messages\":[{\"role\":\"user\",\"content\":\"What is 23 + 45?\"}]}");
+
+        assertThat(events.get(events.size() - 1).data()).isEqualTo("[DONE]");
+        List<JsonNode> chunks = events.subList(0, events.size() - 1).stream().map(e -> JSON.readTree(e.data())).toList();
+        assertThat(chunks).allSatisfy(c -> assertThat(c.path("object").asString()).isEqualTo("chat.completion.chunk"));
+        assertThat(chunks.get(0).path("choices").get(0).path("delta").path("role").asString()).isEqualTo("assistant");
+        JsonNode usage = chunks.get(chunks.size() - 1);
+        assertThat(usage.path("choices").isEmpty()).isTrue();
+        assertThat(usage.path("usage").path("completion_tokens").asInt()).isPositive();
+        assertThat(chunks.get(chunks.size() - 2).path("choices").get(0).path("finish_reason").asString()).isEqualTo("stop");
+        StringBuilder content = new StringBuilder();
+        StringBuilder reasoning = new StringBuilder();
+        chunks.forEach(c -> c.path("choices").forEach(choice -> {
+            content.append(choice.path("delta").path("content").asString(""));
+            reasoning.append(choice.path("delta").path("reasoning_content").asString(""));
+        }));
+        assertThat(content).contains("68");
+        assertThat(reasoning).contains(" → ");
+    }
+
+    @Test
+    void modelsListsTheServedModel() {
+        JsonNode models = JSON.readTree(client.get().uri("/v1/models").exchange().expectStatus().isOk().expectBody()
+            .returnResult().getResponseBody());
+
+        assertThat(models.path("data").get(0).path("id").asString()).isEqualTo(DemoModel.NAME);
+    }
+
+    @ParameterizedTest(name = "{0}")
+    @CsvSource(delimiter = '|', textBlock = """
+            malformed JSON            | {"messages": [                                                        | invalid_json  |
+            no messages               | {}                                                                    | invalid_value | messages
+            empty messages            | {"messages": []}                                                      | invalid_value | messages
+            unknown role              | {"messages": [{"role": "robot", "content": "hi"}]}                    | invalid_value | messages[0].role
+            content of a wrong type   | {"messages": [{"role": "user", "content": 42}]}                       | invalid_value | messages[0].content
+            an image part             | {"messages": [{"role": "user", "content": [{"type": "image_url"}]}]}  | invalid_value | messages[0].content[0]
+            temperature as text       | {"messages": [{"role": "user", "content": "hi"}], "temperature": "hot"} | invalid_value | temperature
+            negative temperature      | {"messages": [{"role": "user", "content": "hi"}], "temperature": -1}  | invalid_value | temperature
+            top_p of 0                | {"messages": [{"role": "user", "content": "hi"}], "top_p": 0}         | invalid_value | top_p
+            max_tokens of 0           | {"messages": [{"role": "user", "content": "hi"}], "max_tokens": 0}    | invalid_value | max_tokens
+            fractional max_tokens     | {"messages": [{"role": "user", "content": "hi"}], "max_tokens": 1.5}  | invalid_value | max_tokens
+            unknown reasoning effort  | {"messages": [{"role": "user", "content": "hi"}], "reasoning_effort": "max"} | invalid_value | reasoning_effort
+            tool result without an id | {"messages": [{"role": "user", "content": "hi"}, {"role": "tool", "content": "x"}]} | invalid_value | messages[1].tool_call_id
+            forced tool choice        | {"messages": [{"role": "user", "content": "hi"}], "tool_choice": "required"} | invalid_value | tool_choice
+            beyond the context        | {"messages": [{"role": "user", "content": "hi"}], "max_tokens": 5000} | context_length_exceeded | messages
+            streamed beyond the context | {"stream": true, "messages": [{"role": "user", "content": "hi"}], "max_tokens": 5000} | context_length_exceeded | messages
+            """)
+    void openAiRefusesBadRequestsWith400(String name, String body, String code, String param) {
+        JsonNode error = error("/v1/chat/completions", body, 400);
+
+        assertThat(error.path("code").asString()).isEqualTo(code);
+        assertThat(error.path("type").asString()).isEqualTo("invalid_request_error");
+        assertThat(error.path("param").isNull() ? null : error.path("param").asString()).isEqualTo(param);
+    }
+
+    @Test
+    void chatRefusesBadRequestsBeforeStreaming() {
+        assertThat(error("/api/chat", "{\"messages\": [{\"role\": \"user\"}]}", 400).path("param").asString())
+            .isEqualTo("messages[0].content");
+        assertThat(error("/api/chat", "{\"messages\": [{\"role\": \"user\", \"content\": \"hi\"}], "
+                + "\"options\": {\"maxTokens\": 5000}}", 400).path("code").asString()).isEqualTo("context_length_exceeded");
+        assertThat(error("/api/chat", "{\"messages\": [{\"role\": \"user\", \"content\": \"hi\"}], "
+                + "\"options\": {\"topP\": 2}}", 400).path("param").asString()).isEqualTo("options.topP");
+    }
+
+    @Test
+    void aBodyOverTheLimitIs413() {
+        String big = "{\"messages\": [{\"role\": \"user\", \"content\": \"" + "a".repeat(10_000) + "\"}]}";
+
+        assertThat(error("/v1/chat/completions", big, 413).path("code").asString()).isEqualTo("request_too_large");
+    }
+
+    @Test
+    void aBodyThatIsNotJsonIs415() {
+        client.post().uri("/v1/chat/completions").contentType(MediaType.TEXT_PLAIN).bodyValue("hello").exchange()
+            .expectStatus().isEqualTo(415)
+            .expectBody().jsonPath("$.error.code").isEqualTo("unsupported_media_type");
+    }
+
+    @Test
+    void openAiToolCallsComeBackForTheClientToRun() {
+        Map<String, Object> weather = Map.of("type", "function", "function", Map.of("name", "get_weather",
+                "description", "Get the current weather in a city.", "parameters", Map.of("type", "object",
+                        "properties", Map.of("city", Map.of("type", "string", "description", "The city name, e.g. Tokyo")),
+                        "required", List.of("city"))));
+        String body = JSON.writeValueAsString(Map.of("model", "x", "temperature", 0, "tools", List.of(weather),
+                "messages", List.of(Map.of("role", "user", "content", "東京の天気は？"))));
+
+        JsonNode choice = JSON.readTree(client.post().uri("/v1/chat/completions").contentType(MediaType.APPLICATION_JSON)
+            .bodyValue(body).exchange().expectStatus().isOk().expectBody().returnResult().getResponseBody())
+            .path("choices").get(0);
+
+        assertThat(choice.path("finish_reason").asString()).isEqualTo("tool_calls");
+        JsonNode call = choice.path("message").path("tool_calls").get(0);
+        assertThat(call.path("type").asString()).isEqualTo("function");
+        assertThat(call.path("function").path("name").asString()).isEqualTo("get_weather");
+        assertThat(JSON.readTree(call.path("function").path("arguments").asString()).path("city").asString())
+            .isEqualTo("東京");
+        assertThat(choice.path("message").path("content").isNull()).isTrue();
+    }
+}

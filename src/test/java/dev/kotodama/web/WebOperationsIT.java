@@ -1,0 +1,224 @@
+package dev.kotodama.web;
+
+import java.time.Duration;
+import java.util.Arrays;
+import java.util.List;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicReference;
+import java.util.stream.IntStream;
+
+import ai.onnxruntime.OrtEnvironment;
+import dev.kotodama.ai.KotodamaProperties;
+import dev.kotodama.ai.ServedModel;
+import dev.kotodama.engine.Decoder;
+import dev.kotodama.engine.Engine;
+import dev.kotodama.engine.ExecutionProvider;
+import dev.kotodama.engine.ModelDirectory;
+import dev.kotodama.engine.SessionOptionsFactory;
+import dev.kotodama.engine.sampling.Sampler;
+import dev.kotodama.tokenizer.LlmJpTokenizer;
+import org.junit.jupiter.api.Nested;
+import org.junit.jupiter.api.Test;
+import org.springframework.beans.factory.annotation.Autowired;
+import org.springframework.boot.test.context.SpringBootTest;
+import org.springframework.boot.test.context.TestConfiguration;
+import org.springframework.boot.test.web.server.LocalServerPort;
+import org.springframework.context.annotation.Bean;
+import org.springframework.core.ParameterizedTypeReference;
+import org.springframework.http.HttpHeaders;
+import org.springframework.http.MediaType;
+import org.springframework.http.codec.ServerSentEvent;
+import org.springframework.test.web.reactive.server.WebTestClient;
+import org.springframework.web.reactive.function.client.WebClient;
+import reactor.core.Disposable;
+import reactor.core.publisher.Flux;
+import reactor.core.publisher.Mono;
+import tools.jackson.databind.json.JsonMapper;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+/** The APIs under load and configuration: busy, disconnects, byte-fallback text, the API key, no model. */
+class WebOperationsIT {
+
+    private static final JsonMapper JSON = JsonMapper.shared();
+
+    private static final String LONG_CHAT = "{\"messages\":[{\"role\":\"user\",\"content\":\"Hello!\"}],"
+            + "\"options\":{\"maxTokens\":800}}";
+
+    private static WebTestClient client(int port) {
+        return WebTestClient.bindToServer().baseUrl("http://localhost:" + port).responseTimeout(Duration.ofMinutes(1))
+            .build();
+    }
+
+    /**
+     * The demo model whose generations follow a script: by default "<|channel|>final<|message|>" and then
+     * one token forever, so that a generation runs to its max tokens (long enough to be busy or to be
+     * cut off); or the ids of {@link #script} (the test sets and clears it).
+     */
+    @TestConfiguration
+    static class ScriptedAnswers {
+
+        static final AtomicReference<int[]> script = new AtomicReference<>();
+
+        static LlmJpTokenizer tokenizer;
+
+        @Bean(destroyMethod = "close")
+        Engine kotodamaEngine(ServedModel model, KotodamaProperties properties) {
+            ModelDirectory directory = ModelDirectory.open(model.directory());
+            tokenizer = LlmJpTokenizer.load(directory.path());
+            int[] start = tokenizer.encode("<|channel|>final<|message|>");
+            int repeat = tokenizer.encodeText("la")[0];
+            Decoder decoder = Decoder.load(directory, new SessionOptionsFactory(OrtEnvironment.getEnvironment(), 2),
+                    ExecutionProvider.CPU);
+            return new Engine(decoder, properties.engineOptions(), request -> {
+                int[] ids = script.get() != null ? script.get() : start;
+                int[] step = { 0 };
+                return (Sampler) (logits, history) -> step[0] < ids.length ? ids[step[0]++] : repeat;
+            });
+        }
+    }
+
+    private static Mono<List<ServerSentEvent<String>>> firstEvents(int port, int count) {
+        return WebClient.create("http://localhost:" + port).post().uri("/api/chat")
+            .contentType(MediaType.APPLICATION_JSON).bodyValue(LONG_CHAT).retrieve()
+            .bodyToFlux(new ParameterizedTypeReference<ServerSentEvent<String>>() { })
+            .take(count).collectList();
+    }
+
+    private static void awaitIdle(Engine engine, Duration within) throws InterruptedException {
+        long deadline = System.nanoTime() + within.toNanos();
+        while ((engine.activeCount() > 0 || engine.reservedKvBytes() > 0) && System.nanoTime() < deadline) {
+            Thread.sleep(10);
+        }
+        assertThat(engine.activeCount()).isZero();
+        assertThat(engine.reservedKvBytes()).isZero();
+    }
+
+    @Nested
+    @SpringBootTest(webEnvironment = SpringBootTest.WebEnvironment.RANDOM_PORT, classes = {
+            dev.kotodama.KotodamaApplication.class, ScriptedAnswers.class },
+            properties = { "kotodama.max-queued=0", "kotodama.kv-cache-budget=2MB" })
+    class WhenFull {
+
+        @LocalServerPort
+        int port;
+
+        @Autowired
+        Engine engine;
+
+        @Test
+        void aFullServerAnswers429WithRetryAfter() {
+            Disposable running = WebClient.create("http://localhost:" + port).post().uri("/api/chat")
+                .contentType(MediaType.APPLICATION_JSON).bodyValue(LONG_CHAT).retrieve()
+                .bodyToFlux(new ParameterizedTypeReference<ServerSentEvent<String>>() { }).subscribe();
+            try {
+                long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(10);
+                while (engine.activeCount() < 1 && System.nanoTime() < deadline) {
+                    Thread.onSpinWait();
+                }
+                assertThat(engine.activeCount()).isOne();
+                client(port).post().uri("/v1/chat/completions").contentType(MediaType.APPLICATION_JSON)
+                    .bodyValue("{\"messages\":[{\"role\":\"user\",\"content\":\"hi\"}],\"max_tokens\":800}").exchange()
+                    .expectStatus().isEqualTo(429)
+                    .expectHeader().valueEquals(HttpHeaders.RETRY_AFTER, "1")
+                    .expectBody().jsonPath("$.error.code").isEqualTo("server_busy")
+                    .jsonPath("$.error.type").isEqualTo("rate_limit_error");
+            }
+            finally {
+                running.dispose();
+            }
+        }
+    }
+
+    @Nested
+    @SpringBootTest(webEnvironment = SpringBootTest.WebEnvironment.RANDOM_PORT, classes = {
+            dev.kotodama.KotodamaApplication.class, ScriptedAnswers.class })
+    class WithManyClients {
+
+        @LocalServerPort
+        int port;
+
+        @Autowired
+        Engine engine;
+
+        @Test
+        void twentyClientsThatDropMidStreamLeaveNoGenerationASecondLater() throws InterruptedException {
+            List<List<ServerSentEvent<String>>> received = Flux.range(0, 20).flatMap(i -> firstEvents(port, 5), 20)
+                .collectList().block(Duration.ofMinutes(1));
+
+            assertThat(received).hasSize(20).allSatisfy(events -> assertThat(events).hasSize(5)
+                .allSatisfy(event -> assertThat(event.event()).isEqualTo("answer")));
+            awaitIdle(engine, Duration.ofSeconds(1));
+        }
+
+        @Test
+        void japaneseTextArrivesIntactAcrossByteFallbackPieces() {
+            String text = "鹿児島は雪🦓、気温は-3度です。";
+            int[] answer = ScriptedAnswers.tokenizer.encodeText(text);
+            int firstByte = ScriptedAnswers.tokenizer.encode("<0x00>")[0];
+            int lastByte = ScriptedAnswers.tokenizer.encode("<0xFF>")[0];
+            assertThat(lastByte - firstByte).isEqualTo(255);
+            assertThat(Arrays.stream(answer).filter(id -> id >= firstByte && id <= lastByte).count())
+                .as("byte-fallback pieces in the answer").isGreaterThanOrEqualTo(4);
+            ScriptedAnswers.script.set(IntStream.concat(IntStream.concat(
+                    Arrays.stream(ScriptedAnswers.tokenizer.encode("<|channel|>final<|message|>")), Arrays.stream(answer)),
+                    Arrays.stream(ScriptedAnswers.tokenizer.encode("<|return|>"))).toArray());
+            try {
+                List<ServerSentEvent<String>> events = WebClient.create("http://localhost:" + port).post().uri("/api/chat")
+                    .contentType(MediaType.APPLICATION_JSON).bodyValue(LONG_CHAT).retrieve()
+                    .bodyToFlux(new ParameterizedTypeReference<ServerSentEvent<String>>() { })
+                    .collectList().block(Duration.ofSeconds(30));
+
+                StringBuilder joined = new StringBuilder();
+                events.stream().filter(e -> "answer".equals(e.event())).map(e -> JSON.readTree(e.data()).path("text").asString())
+                    .forEach(piece -> {
+                        assertThat(piece).doesNotContain("\uFFFD");
+                        joined.append(piece);
+                    });
+                assertThat(joined).hasToString(text);
+                assertThat(events.get(events.size() - 1).event()).isEqualTo("done");
+            }
+            finally {
+                ScriptedAnswers.script.set(null);
+            }
+        }
+    }
+
+    @Nested
+    @SpringBootTest(webEnvironment = SpringBootTest.WebEnvironment.RANDOM_PORT, properties = "kotodama.web.api-key=s3cret")
+    class WithAnApiKey {
+
+        @LocalServerPort
+        int port;
+
+        @Test
+        void theApisNeedTheBearerKey() {
+            client(port).get().uri("/v1/models").exchange().expectStatus().isUnauthorized()
+                .expectHeader().valueEquals(HttpHeaders.WWW_AUTHENTICATE, "Bearer")
+                .expectBody().jsonPath("$.error.code").isEqualTo("invalid_api_key");
+            client(port).get().uri("/v1/models").header(HttpHeaders.AUTHORIZATION, "Bearer wrong").exchange()
+                .expectStatus().isUnauthorized();
+            client(port).post().uri("/api/render").contentType(MediaType.APPLICATION_JSON)
+                .bodyValue("{\"messages\":[{\"role\":\"user\",\"content\":\"hi\"}]}").exchange()
+                .expectStatus().isUnauthorized();
+            client(port).get().uri("/v1/models").header(HttpHeaders.AUTHORIZATION, "Bearer s3cret").exchange()
+                .expectStatus().isOk();
+        }
+    }
+
+    @Nested
+    @SpringBootTest(webEnvironment = SpringBootTest.WebEnvironment.RANDOM_PORT, properties = "kotodama.demo-model=false")
+    class WithoutAModel {
+
+        @LocalServerPort
+        int port;
+
+        @Test
+        void theApisAnswer503() {
+            client(port).post().uri("/v1/chat/completions").contentType(MediaType.APPLICATION_JSON)
+                .bodyValue("{\"messages\":[{\"role\":\"user\",\"content\":\"hi\"}]}").exchange()
+                .expectStatus().isEqualTo(503)
+                .expectBody().jsonPath("$.error.code").isEqualTo("model_not_loaded");
+        }
+    }
+}
