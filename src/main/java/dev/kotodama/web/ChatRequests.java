@@ -48,14 +48,14 @@ final class ChatRequests {
         requireObject(body, null, "the request body");
         List<Message> messages = messages(body.get("messages"));
         KotodamaChatOptions.Builder options = KotodamaChatOptions.builder();
-        options.temperature(number(body, "temperature", 0, 2, true));
-        options.topP(number(body, "top_p", 0, 1, false));
-        Integer maxTokens = positiveInt(body, "max_completion_tokens");
-        options.maxTokens(maxTokens != null ? maxTokens : positiveInt(body, "max_tokens"));
-        options.stopSequences(stop(body.get("stop")));
-        options.seed(longValue(body, "seed"));
-        options.reasoningEffort(effort(body, "reasoning_effort"));
-        Integer n = positiveInt(body, "n");
+        options.temperature(number(body, "temperature", 0, 2, true, "temperature"));
+        options.topP(number(body, "top_p", 0, 1, false, "top_p"));
+        Integer maxTokens = positiveInt(body, "max_completion_tokens", "max_completion_tokens");
+        options.maxTokens(maxTokens != null ? maxTokens : positiveInt(body, "max_tokens", "max_tokens"));
+        options.stopSequences(stop(body.get("stop"), "stop"));
+        options.seed(longValue(body, "seed", "seed"));
+        options.reasoningEffort(effort(body, "reasoning_effort", "reasoning_effort"));
+        Integer n = positiveInt(body, "n", "n");
         if (n != null && n != 1) {
             throw ApiException.invalid("n", "n must be 1: this server generates one choice per request");
         }
@@ -63,7 +63,7 @@ final class ChatRequests {
         if (toolsWanted(body.get("tool_choice"), tools)) {
             options.toolCallbacks(tools);
         }
-        boolean stream = bool(body, "stream");
+        boolean stream = bool(body, "stream", "stream");
         JsonNode streamOptions = body.get("stream_options");
         boolean includeUsage = false;
         if (streamOptions != null && !streamOptions.isNull()) {
@@ -258,10 +258,6 @@ final class ChatRequests {
                 + "a tool call ('required' or a named function)");
     }
 
-    private static @Nullable List<String> stop(@Nullable JsonNode node) {
-        return stop(node, "stop");
-    }
-
     private static @Nullable List<String> stop(@Nullable JsonNode node, String param) {
         if (node == null || node.isNull()) {
             return null;
@@ -280,10 +276,6 @@ final class ChatRequests {
             add.accept(node);
         }
         return stops;
-    }
-
-    private static @Nullable Double number(JsonNode body, String field, double min, double max, boolean minIncluded) {
-        return number(body, field, min, max, minIncluded, field);
     }
 
     private static @Nullable Double number(JsonNode body, String field, double min, double max, boolean minIncluded,
@@ -307,10 +299,6 @@ final class ChatRequests {
         return value == Math.rint(value) ? String.valueOf((long) value) : String.valueOf(value);
     }
 
-    private static @Nullable Integer positiveInt(JsonNode body, String field) {
-        return positiveInt(body, field, field);
-    }
-
     private static @Nullable Integer positiveInt(JsonNode body, String field, String param) {
         JsonNode node = body.get(field);
         if (node == null || node.isNull()) {
@@ -320,10 +308,6 @@ final class ChatRequests {
             throw ApiException.invalid(param, param + " must be a whole number of at least 1, got " + node);
         }
         return node.asInt();
-    }
-
-    private static @Nullable Long longValue(JsonNode body, String field) {
-        return longValue(body, field, field);
     }
 
     private static @Nullable Long longValue(JsonNode body, String field, String param) {
@@ -337,20 +321,12 @@ final class ChatRequests {
         return node.asLong();
     }
 
-    private static @Nullable String effort(JsonNode body, String field) {
-        return effort(body, field, field);
-    }
-
     private static @Nullable String effort(JsonNode body, String field, String param) {
         String effort = text(body, field, param);
         if (effort != null && !Set.of("low", "medium", "high").contains(effort)) {
             throw ApiException.invalid(param, param + " must be low, medium or high, got '" + effort + "'");
         }
         return effort;
-    }
-
-    private static boolean bool(JsonNode body, String field) {
-        return bool(body, field, field);
     }
 
     private static boolean bool(JsonNode body, String field, String param) {
