@@ -265,7 +265,15 @@ public final class Engine implements AutoCloseable {
             return false;
         }
         long now = System.nanoTime();
-        int token = generation.sampler.sample(generation.logits, generation.history);
+        int token;
+        try {
+            token = generation.sampler.sample(generation.logits, generation.history);
+        }
+        catch (RuntimeException ex) { // NaN logits, for one: this generation fails, the engine goes on
+            logger.error("sampling failed", ex);
+            ticket.sink.error(new EngineException("sampling failed: " + ex.getMessage()));
+            return false;
+        }
         if (generation.generated == 0) {
             generation.firstTokenAt = now;
         }

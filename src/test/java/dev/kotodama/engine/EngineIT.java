@@ -86,6 +86,30 @@ class EngineIT {
     }
 
     @Test
+    void aGenerationWhoseSamplingFailsEndsWithAnErrorAndTheEngineGoesOn() throws Exception {
+        ModelDirectory directory = ModelDirectory.open(TestModels.resolve("tiny-fp32"));
+        Decoder decoder = Decoder.load(directory, new SessionOptionsFactory(OrtEnvironment.getEnvironment(), 2),
+                ExecutionProvider.CPU);
+        engine = new Engine(decoder, new EngineOptions(1L << 30, 4), request -> {
+            int[] step = { 0 };
+            return (logits, history) -> {
+                if (request.maxTokens() == 5 && step[0]++ == 3) {
+                    throw new IllegalArgumentException("a NaN logit"); // what the samplers say of NaN logits
+                }
+                return 100;
+            };
+        });
+        int[] prompt = ints(references().get(0).path("prompt_ids"));
+
+        assertThatThrownBy(() -> tokens(engine.generate(greedy(prompt, 5))))
+            .isInstanceOf(EngineException.class)
+            .hasMessageContaining("sampling failed: a NaN logit");
+        awaitIdle(engine);
+        assertThat(engine.reservedKvBytes()).isZero();
+        assertThat(tokens(engine.generate(greedy(prompt, 8)))).hasSize(8);
+    }
+
+    @Test
     void theFirstRequestBeyondTheQueueIsBusyAndCancellingFreesSlots() throws Exception {
         int[] prompt = ints(references().get(0).path("prompt_ids"));
         long perGeneration = (prompt.length + 2000L) * kvBytesPerToken();

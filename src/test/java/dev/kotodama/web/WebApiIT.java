@@ -181,6 +181,59 @@ class WebApiIT {
     }
 
     @Test
+    void chatStreamsAToolCallEventWhenTheModelCallsADeclaredTool() {
+        String body = JSON.writeValueAsString(Map.of("tools", List.of(weatherTool()), "options", Map.of("temperature", 0),
+                "messages", List.of(Map.of("role", "user", "content", "東京の天気は？"))));
+
+        List<ServerSentEvent<String>> events = events("/api/chat", body);
+
+        assertThat(events.stream().map(ServerSentEvent::event).toList()).containsExactly("tool_call", "usage", "done");
+        JsonNode call = JSON.readTree(events.get(0).data());
+        assertThat(call.path("id").asString()).isNotBlank();
+        assertThat(call.path("name").asString()).isEqualTo("get_weather");
+        assertThat(JSON.readTree(call.path("arguments").asString()).path("city").asString()).isEqualTo("東京");
+        assertThat(JSON.readTree(events.get(2).data()).path("finishReason").asString()).isEqualTo("tool_calls");
+    }
+
+    private static JsonNode completion(WebTestClient client, Map<String, Object> body) {
+        Map<String, Object> request = new java.util.HashMap<>(body);
+        request.put("messages", List.of(Map.of("role", "user", "content", "What is 23 + 45?")));
+        return JSON.readTree(client.post().uri("/v1/chat/completions").contentType(MediaType.APPLICATION_JSON)
+            .bodyValue(JSON.writeValueAsString(request)).exchange().expectStatus().isOk().expectBody().returnResult()
+            .getResponseBody());
+    }
+
+    @Test
+    void openAiStopSequencesCutTheAnswer() {
+        String whole = completion(client, Map.of("temperature", 0)).path("choices").get(0).path("message").path("content")
+            .asString();
+        JsonNode choice = completion(client, Map.of("temperature", 0, "stop", List.of("="))).path("choices").get(0);
+
+        assertThat(whole).contains("=");
+        assertThat(choice.path("message").path("content").asString()).isEqualTo(whole.substring(0, whole.indexOf('=')));
+        assertThat(choice.path("finish_reason").asString()).isEqualTo("stop");
+    }
+
+    @Test
+    void openAiMaxCompletionTokensEndsWithLength() {
+        JsonNode completion = completion(client, Map.of("max_completion_tokens", 6));
+
+        assertThat(completion.path("choices").get(0).path("finish_reason").asString()).isEqualTo("length");
+        assertThat(completion.path("usage").path("completion_tokens").asInt()).isEqualTo(6);
+    }
+
+    @Test
+    void openAiSameSeedSameSample() {
+        Map<String, Object> sampled = Map.of("temperature", 1.5, "top_p", 1.0, "seed", 7);
+
+        JsonNode first = completion(client, sampled).path("choices").get(0).path("message");
+        JsonNode second = completion(client, sampled).path("choices").get(0).path("message");
+
+        assertThat(second.path("reasoning").asString()).isEqualTo(first.path("reasoning").asString());
+        assertThat(second.path("content").asString()).isEqualTo(first.path("content").asString());
+    }
+
+    @Test
     void modelsListsTheServedModel() {
         JsonNode models = JSON.readTree(client.get().uri("/v1/models").exchange().expectStatus().isOk().expectBody()
             .returnResult().getResponseBody());
@@ -239,13 +292,16 @@ class WebApiIT {
             .expectBody().jsonPath("$.error.code").isEqualTo("unsupported_media_type");
     }
 
-    @Test
-    void openAiToolCallsComeBackForTheClientToRun() {
-        Map<String, Object> weather = Map.of("type", "function", "function", Map.of("name", "get_weather",
+    private static Map<String, Object> weatherTool() {
+        return Map.of("type", "function", "function", Map.of("name", "get_weather",
                 "description", "Get the current weather in a city.", "parameters", Map.of("type", "object",
                         "properties", Map.of("city", Map.of("type", "string", "description", "The city name, e.g. Tokyo")),
                         "required", List.of("city"))));
-        String body = JSON.writeValueAsString(Map.of("model", "x", "temperature", 0, "tools", List.of(weather),
+    }
+
+    @Test
+    void openAiToolCallsComeBackForTheClientToRun() {
+        String body = JSON.writeValueAsString(Map.of("model", "x", "temperature", 0, "tools", List.of(weatherTool()),
                 "messages", List.of(Map.of("role", "user", "content", "東京の天気は？"))));
 
         JsonNode choice = JSON.readTree(client.post().uri("/v1/chat/completions").contentType(MediaType.APPLICATION_JSON)

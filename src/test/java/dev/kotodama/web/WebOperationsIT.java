@@ -53,12 +53,16 @@ class WebOperationsIT {
     /**
      * The demo model whose generations follow a script: by default "<|channel|>final<|message|>" and then
      * one token forever, so that a generation runs to its max tokens (long enough to be busy or to be
-     * cut off); or the ids of {@link #script} (the test sets and clears it).
+     * cut off); or the ids of {@link #script} (the test sets and clears it), where {@link #FAIL} makes
+     * sampling fail.
      */
     @TestConfiguration
     static class ScriptedAnswers {
 
         static final AtomicReference<int[]> script = new AtomicReference<>();
+
+        /** In a script: sampling fails here, as it does on NaN logits. */
+        static final int FAIL = -1;
 
         static LlmJpTokenizer tokenizer;
 
@@ -73,7 +77,13 @@ class WebOperationsIT {
             return new Engine(decoder, properties.engineOptions(), request -> {
                 int[] ids = script.get() != null ? script.get() : start;
                 int[] step = { 0 };
-                return (Sampler) (logits, history) -> step[0] < ids.length ? ids[step[0]++] : repeat;
+                return (Sampler) (logits, history) -> {
+                    int id = step[0] < ids.length ? ids[step[0]++] : repeat;
+                    if (id == FAIL) {
+                        throw new IllegalArgumentException("a NaN logit");
+                    }
+                    return id;
+                };
             });
         }
     }
@@ -152,11 +162,33 @@ class WebOperationsIT {
         }
 
         @Test
+        void aGenerationThatFailsMidStreamEndsTheStreamWithAnErrorEvent() {
+            int[] start = ScriptedAnswers.tokenizer.encode("<|channel|>final<|message|>Hello");
+            ScriptedAnswers.script.set(IntStream.concat(Arrays.stream(start), IntStream.of(ScriptedAnswers.FAIL)).toArray());
+            try {
+                List<ServerSentEvent<String>> events = WebClient.create("http://localhost:" + port).post().uri("/api/chat")
+                    .contentType(MediaType.APPLICATION_JSON).bodyValue(LONG_CHAT).retrieve()
+                    .bodyToFlux(new ParameterizedTypeReference<ServerSentEvent<String>>() { })
+                    .collectList().block(Duration.ofSeconds(30));
+
+                assertThat(events.get(0).event()).isEqualTo("answer");
+                ServerSentEvent<String> last = events.get(events.size() - 1);
+                assertThat(last.event()).isEqualTo("error");
+                assertThat(JSON.readTree(last.data()).path("code").asString()).isEqualTo("generation_failed");
+                assertThat(JSON.readTree(last.data()).path("message").asString()).isEqualTo("sampling failed: a NaN logit");
+            }
+            finally {
+                ScriptedAnswers.script.set(null);
+            }
+        }
+
+        @Test
         void japaneseTextArrivesIntactAcrossByteFallbackPieces() {
             String text = "鹿児島は雪🦓、気温は-3度です。";
             int[] answer = ScriptedAnswers.tokenizer.encodeText(text);
-            int firstByte = ScriptedAnswers.tokenizer.encode("<0x00>")[0];
-            int lastByte = ScriptedAnswers.tokenizer.encode("<0xFF>")[0];
+            int[] bytes = ScriptedAnswers.tokenizer.encode("<0x00><0xFF>");
+            int firstByte = bytes[bytes.length - 2];
+            int lastByte = bytes[bytes.length - 1];
             assertThat(lastByte - firstByte).isEqualTo(255);
             assertThat(Arrays.stream(answer).filter(id -> id >= firstByte && id <= lastByte).count())
                 .as("byte-fallback pieces in the answer").isGreaterThanOrEqualTo(4);
