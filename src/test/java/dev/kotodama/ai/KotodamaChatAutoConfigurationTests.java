@@ -9,16 +9,28 @@ import org.springframework.boot.test.context.runner.ApplicationContextRunner;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
-/** Without a model directory the auto-configuration adds nothing but the properties. */
+/** Without a model directory the auto-configuration serves the demo model, or nothing when that is off. */
 class KotodamaChatAutoConfigurationTests {
 
     private final ApplicationContextRunner runner = new ApplicationContextRunner()
         .withConfiguration(AutoConfigurations.of(EngineConfiguration.class, KotodamaChatAutoConfiguration.class));
 
     @Test
-    void withoutAModelDirectoryThereIsNoEngineTokenizerOrChatModel() {
+    void withoutAModelDirectoryTheDemoModelIsServed() {
         runner.run(context -> {
             assertThat(context).hasNotFailed();
+            assertThat(context.getBean(ServedModel.class).demo()).isTrue();
+            assertThat(context).hasSingleBean(Engine.class).hasSingleBean(LlmJpTokenizer.class)
+                .hasSingleBean(ChatModel.class);
+            assertThat(((KotodamaChatModel) context.getBean(ChatModel.class)).modelId()).isEqualTo("kotodama-demo");
+        });
+    }
+
+    @Test
+    void withoutAModelDirectoryAndWithTheDemoOffThereIsNoEngineTokenizerOrChatModel() {
+        runner.withPropertyValues("kotodama.demo-model=false").run(context -> {
+            assertThat(context).hasNotFailed();
+            assertThat(context).doesNotHaveBean(ServedModel.class);
             assertThat(context).doesNotHaveBean(Engine.class);
             assertThat(context).doesNotHaveBean(LlmJpTokenizer.class);
             assertThat(context).doesNotHaveBean(ChatModel.class);
@@ -28,7 +40,7 @@ class KotodamaChatAutoConfigurationTests {
 
     @Test
     void chatDefaultsBindFromProperties() {
-        runner.withPropertyValues("kotodama.chat.temperature=0.2", "kotodama.chat.stop-sequences=END,STOP",
+        runner.withPropertyValues("kotodama.demo-model=false", "kotodama.chat.temperature=0.2", "kotodama.chat.stop-sequences=END,STOP",
                 "kotodama.chat.reasoning-effort=HIGH", "kotodama.chat.max-tokens=128").run(context -> {
                     KotodamaChatOptions options = context.getBean(KotodamaProperties.class).chat().toOptions();
                     assertThat(options.getTemperature()).isEqualTo(0.2);
