@@ -86,8 +86,8 @@ def main(argv: list[str] | None = None) -> None:
         if k < 2 or (not ok and k < 12):
             print(f"--- {conv.messages[0]['content']!r} (expect city {conv.answer})\n{text}")
     echoes = [c for c in held if c.kind == "echo"][:20]
-    echoed = sum(ANSWER.fullmatch(t) is not None and ANSWER.fullmatch(t).group(2) == c.answer
-                 for c, t in ((c, complete(model, tok, corpus.prompt(c, template))) for c in echoes))
+    echoed = sum((m := ANSWER.fullmatch(complete(model, tok, corpus.prompt(c, template)))) is not None
+                 and m.group(2) == c.answer for c in echoes)
     print(f"echo (copying the user's words): {echoed}/{len(echoes)}")
     print(f"arithmetic misses by operator/effort/language: {dict(sorted(misses.items()))}")
     print(f"arithmetic: well-formed {formed}/{len(arith)}, correct {correct}/{len(arith)};"

@@ -12,7 +12,6 @@ import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 import org.springframework.boot.ApplicationRunner;
 import org.springframework.boot.autoconfigure.AutoConfiguration;
-import org.springframework.boot.autoconfigure.condition.ConditionalOnExpression;
 import org.springframework.boot.autoconfigure.condition.ConditionalOnMissingBean;
 import org.springframework.boot.context.properties.EnableConfigurationProperties;
 import org.springframework.context.annotation.Bean;
@@ -60,7 +59,7 @@ public class EngineConfiguration {
 
     /** Says at startup that no model is served and how to get one, instead of starting silently. */
     @Bean
-    @ConditionalOnExpression("'${kotodama.model-dir:}' == '' and !${kotodama.demo-model:true}")
+    @ConditionalOnMissingBean(ServedModel.class)
     ApplicationRunner kotodamaNoModelNotice() {
         return arguments -> logger.warn("no model is served: kotodama.demo-model is false and kotodama.model-dir "
                 + "is unset; set it to a directory written by export/kotodama-export convert (see the README, "

@@ -40,10 +40,6 @@ class ApiErrors {
         return Map.of("error", error);
     }
 
-    static ResponseEntity<Map<String, Object>> response(ApiException ex) {
-        return ResponseEntity.status(ex.status()).contentType(MediaType.APPLICATION_JSON).body(body(ex));
-    }
-
     /** Writes the error directly, for a filter that answers before any controller. */
     static Mono<Void> write(ServerWebExchange exchange, ApiException ex) {
         exchange.getResponse().setStatusCode(ex.status());
@@ -52,7 +48,7 @@ class ApiErrors {
         return exchange.getResponse().writeWith(Mono.just(exchange.getResponse().bufferFactory().wrap(bytes)));
     }
 
-    /** An error that a stream reports after it started, as the data of its last event. */
+    /** What a failure means to the client: its status, type, code and message. */
     static ApiException of(Throwable failure) {
         if (failure instanceof ApiException api) {
             return api;
@@ -60,8 +56,12 @@ class ApiErrors {
         if (causedBy(failure, DataBufferLimitException.class)) {
             return tooLarge();
         }
-        if (causedBy(failure, DecodingException.class)) {
+        if (failure instanceof ServerWebInputException || causedBy(failure, DecodingException.class)) {
             return malformed(failure);
+        }
+        if (failure instanceof UnsupportedMediaTypeStatusException) {
+            return new ApiException(HttpStatus.UNSUPPORTED_MEDIA_TYPE, "invalid_request_error",
+                    "unsupported_media_type", null, "send the body as JSON with Content-Type: application/json");
         }
         if (failure instanceof EngineException.ContextLengthExceeded ex) {
             return new ApiException(HttpStatus.BAD_REQUEST, "invalid_request_error", "context_length_exceeded",
@@ -83,37 +83,15 @@ class ApiErrors {
                 "the server failed to answer (" + failure.getClass().getSimpleName() + "); the server log has the details");
     }
 
-    @ExceptionHandler(ApiException.class)
-    ResponseEntity<Map<String, Object>> api(ApiException ex) {
-        return response(ex);
-    }
-
-    @ExceptionHandler(EngineException.Busy.class)
-    ResponseEntity<Map<String, Object>> busy(EngineException.Busy ex) {
-        ApiException api = of(ex);
-        return ResponseEntity.status(api.status()).header(HttpHeaders.RETRY_AFTER, "1")
-            .contentType(MediaType.APPLICATION_JSON).body(body(api));
-    }
-
-    @ExceptionHandler({ EngineException.ContextLengthExceeded.class, IllegalArgumentException.class })
-    ResponseEntity<Map<String, Object>> invalid(RuntimeException ex) {
-        return response(of(ex));
-    }
-
-    @ExceptionHandler(ServerWebInputException.class)
-    ResponseEntity<Map<String, Object>> unreadable(ServerWebInputException ex) {
-        return response(causedBy(ex, DataBufferLimitException.class) ? tooLarge() : malformed(ex));
-    }
-
-    @ExceptionHandler(UnsupportedMediaTypeStatusException.class)
-    ResponseEntity<Map<String, Object>> mediaType(UnsupportedMediaTypeStatusException ex) {
-        return response(new ApiException(HttpStatus.UNSUPPORTED_MEDIA_TYPE, "invalid_request_error",
-                "unsupported_media_type", null, "send the body as JSON with Content-Type: application/json"));
-    }
-
+    /** Every failure of a request, as its status (with {@code Retry-After} on a 429) and OpenAI's error body. */
     @ExceptionHandler(Exception.class)
-    ResponseEntity<Map<String, Object>> unexpected(Exception ex) {
-        return response(of(ex));
+    ResponseEntity<Map<String, Object>> handle(Exception ex) {
+        ApiException api = of(ex);
+        ResponseEntity.BodyBuilder response = ResponseEntity.status(api.status()).contentType(MediaType.APPLICATION_JSON);
+        if (api.status() == HttpStatus.TOO_MANY_REQUESTS) {
+            response.header(HttpHeaders.RETRY_AFTER, "1");
+        }
+        return response.body(body(api));
     }
 
     private static ApiException tooLarge() {

@@ -2,7 +2,6 @@ package dev.kotodama.web;
 
 import java.util.ArrayList;
 import java.util.List;
-import java.util.concurrent.atomic.AtomicBoolean;
 
 import dev.kotodama.ai.KotodamaChatModel;
 import dev.kotodama.harmony.RenderedPrompt;
@@ -46,17 +45,8 @@ class ChatController {
     @PostMapping(path = "/chat", produces = MediaType.TEXT_EVENT_STREAM_VALUE)
     Flux<ServerSentEvent<String>> chat(@RequestBody JsonNode body) {
         KotodamaChatModel model = chatModel.require();
-        Prompt prompt = ChatRequests.page(body);
-        AtomicBoolean started = new AtomicBoolean();
-        return model.stream(prompt).doOnNext(chunk -> started.set(true)).concatMapIterable(ChatController::events)
-            .onErrorResume(failure -> {
-                if (!started.get()) {
-                    return Mono.error(failure); // nothing sent yet: a 4xx or 5xx with the error body
-                }
-                ApiException error = ApiErrors.of(failure);
-                return Mono.just(event("error", JSON.createObjectNode().put("code", error.code())
-                    .put("message", error.getMessage())));
-            });
+        return Turns.events(model.stream(ChatRequests.page(body)), ChatController::events,
+                error -> event("error", JSON.createObjectNode().put("code", error.code()).put("message", error.getMessage())));
     }
 
     @PostMapping("/render")

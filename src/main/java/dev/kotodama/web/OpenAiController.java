@@ -105,12 +105,12 @@ class OpenAiController {
         }
 
         Flux<ServerSentEvent<String>> events(Flux<ChatResponse> chunks, boolean includeUsage) {
-            AtomicBoolean started = new AtomicBoolean();
+            AtomicBoolean first = new AtomicBoolean(true);
             AtomicInteger toolIndex = new AtomicInteger();
-            Flux<ServerSentEvent<String>> events = chunks.concatMapIterable(chunk -> {
+            return Turns.events(chunks, chunk -> {
                 List<ObjectNode> out = new ArrayList<>();
                 ObjectNode delta = JSON.createObjectNode();
-                if (!started.getAndSet(true)) {
+                if (first.getAndSet(false)) {
                     delta.put("role", "assistant").put("content", "");
                 }
                 String answer = Turns.answer(chunk);
@@ -137,15 +137,8 @@ class OpenAiController {
                     }
                 }
                 return out.stream().map(node -> ServerSentEvent.builder(node.toString()).build()).toList();
-            });
-            return events.concatWith(Mono.just(ServerSentEvent.builder("[DONE]").build()))
-                .onErrorResume(failure -> {
-                    if (!started.get()) {
-                        return Mono.error(failure); // nothing sent yet: the client gets a 4xx or 5xx with the error body
-                    }
-                    String error = JSON.writeValueAsString(ApiErrors.body(ApiErrors.of(failure)));
-                    return Flux.just(ServerSentEvent.builder(error).build(), ServerSentEvent.builder("[DONE]").build());
-                });
+            }, error -> ServerSentEvent.builder(JSON.writeValueAsString(ApiErrors.body(error))).build())
+                .concatWith(Mono.just(ServerSentEvent.builder("[DONE]").build()));
         }
 
         private ObjectNode chunk(ObjectNode delta, @Nullable String finishReason) {

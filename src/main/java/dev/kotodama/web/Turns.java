@@ -2,7 +2,8 @@ package dev.kotodama.web;
 
 import java.time.Duration;
 import java.util.List;
-import java.util.Map;
+import java.util.concurrent.atomic.AtomicBoolean;
+import java.util.function.Function;
 
 import dev.kotodama.ai.KotodamaChatModel;
 import org.jspecify.annotations.Nullable;
@@ -11,11 +12,25 @@ import org.springframework.ai.chat.metadata.ChatResponseMetadata;
 import org.springframework.ai.chat.metadata.Usage;
 import org.springframework.ai.chat.model.ChatResponse;
 import org.springframework.ai.chat.model.Generation;
+import reactor.core.publisher.Flux;
+import reactor.core.publisher.Mono;
 
 /** What the APIs read from the chat model's streamed chunks. */
 final class Turns {
 
     private Turns() {
+    }
+
+    /**
+     * A turn's chunks as a stream's events. A failure before the first chunk propagates, so that the
+     * client gets an error status and body; a later one becomes the stream's last event.
+     */
+    static <T> Flux<T> events(Flux<ChatResponse> chunks, Function<ChatResponse, Iterable<T>> events,
+            Function<ApiException, T> lateError) {
+        AtomicBoolean started = new AtomicBoolean();
+        return chunks.doOnNext(chunk -> started.set(true)).concatMapIterable(events)
+            .onErrorResume(failure -> started.get() ? Mono.just(lateError.apply(ApiErrors.of(failure)))
+                    : Mono.error(failure));
     }
 
     static AssistantMessage output(ChatResponse chunk) {
