@@ -29,12 +29,8 @@ class HarmonyParserIT {
         tokenizer = TestModels.tokenizer();
     }
 
-    static List<Golden> withReplies() {
-        return GoldenFixtures.withReplies();
-    }
-
     @ParameterizedTest(name = "{0}")
-    @MethodSource("withReplies")
+    @MethodSource("dev.kotodama.harmony.GoldenFixtures#withReplies")
     void eachGoldenReplyFedOneTokenAtATimeYieldsTheExpectedTurn(Golden golden) {
         HarmonyParser parser = new HarmonyParser(tokenizer);
         AssistantTurn turn = new AssistantTurn();

@@ -1,7 +1,6 @@
 package dev.kotodama.harmony;
 
 import java.nio.file.Files;
-import java.util.List;
 
 import dev.kotodama.TestModels;
 import dev.kotodama.harmony.GoldenFixtures.Golden;
@@ -26,16 +25,8 @@ class HarmonyRendererIT {
         renderer = GoldenFixtures.renderer();
     }
 
-    static List<Golden> conversations() {
-        return GoldenFixtures.conversations();
-    }
-
-    static List<Golden> withReplies() {
-        return GoldenFixtures.withReplies();
-    }
-
     @ParameterizedTest(name = "{0}")
-    @MethodSource("conversations")
+    @MethodSource("dev.kotodama.harmony.GoldenFixtures#conversations")
     void rendersEachGoldenConversationToTheSameTextAndIds(Golden golden) {
         RenderedPrompt prompt = renderer.render(golden.conversation());
         assertThat(prompt.text()).isEqualTo(golden.rendered());
@@ -43,7 +34,7 @@ class HarmonyRendererIT {
     }
 
     @ParameterizedTest(name = "{0}")
-    @MethodSource("withReplies")
+    @MethodSource("dev.kotodama.harmony.GoldenFixtures#withReplies")
     void rendersTheHistoryWithEachReplyToTheSameTextAndIds(Golden golden) {
         RenderedPrompt prompt = renderer.render(golden.conversation().with(golden.reply().message()));
         assertThat(prompt.text()).isEqualTo(golden.reply().renderedAfter());
@@ -52,7 +43,7 @@ class HarmonyRendererIT {
 
     @Test
     void userTextSpellingControlTokensNeverBecomesAControlToken() {
-        Golden injection = conversations().stream().filter(g -> g.name().equals("user_text_spelling_harmony_tokens"))
+        Golden injection = GoldenFixtures.conversations().stream().filter(g -> g.name().equals("user_text_spelling_harmony_tokens"))
                 .findFirst().orElseThrow();
         int[] ids = renderer.render(injection.conversation()).ids();
         long starts = java.util.Arrays.stream(ids).filter(id -> id == tokenizer.tokenId("<|start|>")).count();

@@ -1,7 +1,5 @@
 package dev.kotodama.harmony;
 
-import java.util.List;
-
 import dev.kotodama.TestModels;
 import dev.kotodama.harmony.GoldenFixtures.Golden;
 import dev.kotodama.tokenizer.LlmJpTokenizer;
@@ -28,12 +26,8 @@ class HarmonyRoundTripIT {
         renderer = GoldenFixtures.renderer();
     }
 
-    static List<Golden> withReplies() {
-        return GoldenFixtures.withReplies();
-    }
-
     @ParameterizedTest(name = "{0}")
-    @MethodSource("withReplies")
+    @MethodSource("dev.kotodama.harmony.GoldenFixtures#withReplies")
     void aParsedReplyInTheHistoryRendersAsTheTemplateRendersIt(Golden golden) {
         HarmonyParser parser = new HarmonyParser(tokenizer);
         AssistantTurn turn = new AssistantTurn();

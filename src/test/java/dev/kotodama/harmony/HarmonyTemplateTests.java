@@ -34,21 +34,9 @@ class HarmonyTemplateTests {
             "tool_result_without_tool_call", Problem.TOOL_RESULT_WITHOUT_TOOL_CALL,
             "tool_result_after_final_answer", Problem.TOOL_RESULT_WITHOUT_TOOL_CALL);
 
-    static List<Golden> conversations() {
-        return GoldenFixtures.conversations();
-    }
-
-    static List<Golden> withReplies() {
-        return GoldenFixtures.withReplies();
-    }
-
-    static List<Failing> failing() {
-        return GoldenFixtures.failing();
-    }
-
     @Test
     void theGoldenSetIsWideEnough() {
-        List<Golden> goldens = conversations();
+        List<Golden> goldens = GoldenFixtures.conversations();
         assertThat(goldens).hasSizeGreaterThanOrEqualTo(40);
         assertThat(goldens).extracting(g -> g.conversation().options().reasoningEffort())
                 .contains(ReasoningEffort.values());
@@ -58,7 +46,7 @@ class HarmonyTemplateTests {
         assertThat(goldens).anySatisfy(g -> assertThat(g.conversation().messages().get(0))
                 .isInstanceOf(ChatMessage.Instructions.class));
         assertThat(goldens).anySatisfy(g -> assertThat(g.rendered()).contains("<|start|>user<|message|><|start|>system"));
-        assertThat(failing()).hasSizeGreaterThanOrEqualTo(5);
+        assertThat(GoldenFixtures.failing()).hasSizeGreaterThanOrEqualTo(5);
     }
 
     @Test
@@ -72,20 +60,20 @@ class HarmonyTemplateTests {
     }
 
     @ParameterizedTest(name = "{0}")
-    @MethodSource("conversations")
+    @MethodSource("dev.kotodama.harmony.GoldenFixtures#conversations")
     void rendersEachGoldenConversationByteForByte(Golden golden) {
         assertThat(HarmonyTemplate.render(golden.conversation(), UNUSED_TODAY).text()).isEqualTo(golden.rendered());
     }
 
     @ParameterizedTest(name = "{0}")
-    @MethodSource("withReplies")
+    @MethodSource("dev.kotodama.harmony.GoldenFixtures#withReplies")
     void rendersTheHistoryWithEachReplyByteForByte(Golden golden) {
         Conversation after = golden.conversation().with(golden.reply().message());
         assertThat(HarmonyTemplate.render(after, UNUSED_TODAY).text()).isEqualTo(golden.reply().renderedAfter());
     }
 
     @ParameterizedTest(name = "{0}")
-    @MethodSource("failing")
+    @MethodSource("dev.kotodama.harmony.GoldenFixtures#failing")
     void refusesWhatTheTemplateRefusesWithATypedException(Failing failing) {
         if (failing.name().equals("tool_without_description")) {
             assertThatThrownBy(() -> GoldenFixtures.conversation(failing.messages(), failing.tools(), failing.kwargs()))
