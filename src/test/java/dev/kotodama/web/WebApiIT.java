@@ -1,8 +1,12 @@
 package dev.kotodama.web;
 
 import java.time.Duration;
+import java.util.LinkedHashSet;
 import java.util.List;
 import java.util.Map;
+import java.util.Set;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
 
 import dev.kotodama.demo.DemoModel;
 import org.junit.jupiter.api.BeforeEach;
@@ -315,5 +319,29 @@ class WebApiIT {
         assertThat(JSON.readTree(call.path("function").path("arguments").asString()).path("city").asString())
             .isEqualTo("東京");
         assertThat(choice.path("message").path("content").isNull()).isTrue();
+    }
+
+    @Test
+    void theChatPageNamesTheDemoModelAndEveryAssetItLoadsIsServed() {
+        String html = client.get().uri("/").exchange()
+            .expectStatus().isOk()
+            .expectHeader().contentTypeCompatibleWith(MediaType.TEXT_HTML)
+            .expectBody(String.class).returnResult().getResponseBody();
+        assertThat(html).contains("data-model-id=\"" + DemoModel.NAME + "\"").contains("id=\"demo-badge\">demo model<")
+            .contains("data-default-effort=\"medium\"");
+        Set<String> assets = new LinkedHashSet<>();
+        Matcher references = Pattern.compile("(?:src|href)=\"(/[^\"]+)\"|\"(/webjars/[^\"]+)\"").matcher(html);
+        while (references.find()) {
+            assets.add(references.group(1) != null ? references.group(1) : references.group(2));
+        }
+        assertThat(assets).contains("/assets/js/app.js", "/assets/css/app.css", "/webjars/marked/lib/marked.esm.js",
+                "/webjars/dompurify/dist/purify.es.mjs", "/webjars/highlightjs/highlight.min.js");
+        for (String asset : assets) {
+            client.get().uri(asset).exchange().expectStatus().isOk();
+        }
+        for (String module : List.of("api.js", "conversation.js", "keys.js", "markdown.js", "sse.js", "store.js")) {
+            client.get().uri("/assets/js/" + module).exchange().expectStatus().isOk()
+                .expectHeader().contentTypeCompatibleWith(MediaType.parseMediaType("text/javascript"));
+        }
     }
 }

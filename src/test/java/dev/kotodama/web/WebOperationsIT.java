@@ -236,6 +236,13 @@ class WebOperationsIT {
             client(port).get().uri("/v1/models").header(HttpHeaders.AUTHORIZATION, "Bearer s3cret").exchange()
                 .expectStatus().isOk();
         }
+
+        @Test
+        void theChatPageIsOpenAndAsksForTheKeyInItsSettings() {
+            client(port).get().uri("/").exchange().expectStatus().isOk()
+                .expectBody(String.class).value(html -> assertThat(html)
+                    .contains("data-api-key-required=\"true\"").contains("id=\"api-key\""));
+        }
     }
 
     @Nested
@@ -251,6 +258,14 @@ class WebOperationsIT {
                 .bodyValue("{\"messages\":[{\"role\":\"user\",\"content\":\"hi\"}]}").exchange()
                 .expectStatus().isEqualTo(503)
                 .expectBody().jsonPath("$.error.code").isEqualTo("model_not_loaded");
+        }
+
+        @Test
+        void theChatPageSaysThatNoModelIsServedAndHowToServeOne() {
+            client(port).get().uri("/").exchange().expectStatus().isOk()
+                .expectBody(String.class).value(html -> assertThat(html)
+                    .contains("No model is served: set <code>kotodama.model-dir</code>")
+                    .doesNotContain("id=\"demo-badge\"").doesNotContain("data-model-id="));
         }
     }
 }
