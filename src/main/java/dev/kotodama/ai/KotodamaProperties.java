@@ -1,6 +1,7 @@
 package dev.kotodama.ai;
 
 import java.nio.file.Path;
+import java.time.Duration;
 import java.util.List;
 
 import ai.onnxruntime.OrtSession.SessionOptions.OptLevel;
@@ -25,13 +26,16 @@ import org.springframework.util.unit.DataSize;
  *     basic_opt, extended_opt, all_opt
  * @param kvCacheBudget KV-cache memory that concurrent generations may hold together
  * @param maxQueued generations that may wait for admission before requests are refused as busy
+ * @param shutdownGrace at shutdown, how long running generations may go on before they end with finish
+ *     reason {@code shutdown}
  * @param chat the chat model's default options
  */
 @ConfigurationProperties("kotodama")
 public record KotodamaProperties(@Nullable Path modelDir, @DefaultValue("true") boolean demoModel,
         @DefaultValue("auto") ExecutionProvider executionProvider,
         @DefaultValue("0") int threads, @DefaultValue("all_opt") OptLevel graphOptimization,
-        @DefaultValue("2GB") DataSize kvCacheBudget, @DefaultValue("16") int maxQueued, @DefaultValue Chat chat) {
+        @DefaultValue("2GB") DataSize kvCacheBudget, @DefaultValue("16") int maxQueued,
+        @DefaultValue("20s") Duration shutdownGrace, @DefaultValue Chat chat) {
 
     public EngineOptions engineOptions() {
         return new EngineOptions(kvCacheBudget.toBytes(), maxQueued);

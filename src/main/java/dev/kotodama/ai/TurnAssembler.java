@@ -42,6 +42,8 @@ final class TurnAssembler {
 
     static final String CANCELLED = "cancelled";
 
+    static final String SHUTDOWN = "shutdown";
+
     private final HarmonyParser parser;
 
     private final StopSequences stopSequences;
@@ -92,6 +94,7 @@ final class TurnAssembler {
             case STOP -> calledTools ? TOOL_CALLS : STOP;
             case LENGTH -> LENGTH;
             case CANCELLED -> CANCELLED;
+            case SHUTDOWN -> SHUTDOWN;
         };
         return parts.chunk(new TurnChunk.Ending(reason, finished.promptTokens(), finished.completionTokens(), finished));
     }
@@ -100,7 +103,7 @@ final class TurnAssembler {
         return switch (reason) {
             case STOP -> EndReason.RETURN;
             case LENGTH -> EndReason.LENGTH;
-            case CANCELLED -> EndReason.CANCELLED;
+            case CANCELLED, SHUTDOWN -> EndReason.CANCELLED;
         };
     }
 

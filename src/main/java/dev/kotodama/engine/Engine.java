@@ -1,5 +1,6 @@
 package dev.kotodama.engine;
 
+import java.time.Duration;
 import java.util.ArrayDeque;
 import java.util.ArrayList;
 import java.util.Deque;
@@ -51,6 +52,8 @@ public final class Engine implements AutoCloseable {
 
     private final Condition work = lock.newCondition();
 
+    private final Condition drained = lock.newCondition(); // signalled whenever a generation ends
+
     private final Deque<Ticket> admitted = new ArrayDeque<>(); // guarded by lock
 
     private final Deque<Ticket> waiting = new ArrayDeque<>(); // guarded by lock
@@ -64,6 +67,12 @@ public final class Engine implements AutoCloseable {
     private final Thread thread;
 
     private int admittedCount; // generations holding a KV reservation, started or about to start; guarded by lock
+
+    private boolean draining; // no new requests; guarded by lock
+
+    private volatile boolean endNow; // running generations end with SHUTDOWN at their next step
+
+    private volatile EngineObserver observer = EngineObserver.NONE;
 
     public Engine(Decoder decoder, EngineOptions options) {
         this(decoder, options, request -> Samplers.create(request.sampling()));
@@ -112,7 +121,81 @@ public final class Engine implements AutoCloseable {
                     + " MiB of KV cache, more than the whole budget of " + mib(options.kvCacheBudgetBytes())
                     + " MiB; shorten the prompt or lower max tokens"));
         }
-        return Flux.create(sink -> submit(new Ticket(request, bytes, sink)), FluxSink.OverflowStrategy.BUFFER);
+        return Flux.defer(() -> {
+            EngineObserver watching = observer;
+            long[] previous = { 0 };
+            return Flux.<GenerationEvent>create(sink -> submit(new Ticket(request, bytes, sink)),
+                    FluxSink.OverflowStrategy.BUFFER)
+                .doOnNext(event -> {
+                    if (event instanceof GenerationEvent.Token token) {
+                        watching.token(token.index(), token.nanosSinceStart() - previous[0]);
+                        previous[0] = token.nanosSinceStart();
+                    }
+                    else {
+                        watching.finished((GenerationEvent.Finished) event);
+                    }
+                });
+        });
+    }
+
+    /** Sees every generation's tokens and endings (metrics); replaces the previous observer. */
+    public void observe(EngineObserver observer) {
+        this.observer = Objects.requireNonNull(observer, "observer must not be null");
+    }
+
+    /**
+     * Shuts down gently: from now on requests fail with {@link EngineException.ShuttingDown}; running and
+     * queued generations may finish for up to {@code grace}; then the ones left end with
+     * {@link FinishReason#SHUTDOWN} (their streams complete normally).
+     *
+     * @return how many generations were ended by the shutdown rather than finishing by themselves
+     */
+    public int drain(Duration grace) {
+        long deadline = System.nanoTime() + grace.toNanos();
+        List<Ticket> queued;
+        lock.lock();
+        try {
+            draining = true;
+            while ((admittedCount > 0 || !waiting.isEmpty()) && System.nanoTime() < deadline) {
+                drained.awaitNanos(Math.max(1, deadline - System.nanoTime()));
+            }
+            queued = new ArrayList<>(waiting);
+            waiting.clear();
+        }
+        catch (InterruptedException ex) {
+            Thread.currentThread().interrupt();
+            queued = List.of();
+        }
+        finally {
+            lock.unlock();
+        }
+        int ended = queued.size();
+        for (Ticket ticket : queued) {
+            ticket.closeRunOptions();
+            ticket.sink.next(new GenerationEvent.Finished(FinishReason.SHUTDOWN, ticket.request.promptIds().length, 0,
+                    0, 0, System.nanoTime() - ticket.submittedAt));
+            ticket.sink.complete();
+        }
+        int running = activeCount();
+        if (running == 0) {
+            return ended;
+        }
+        endNow = true;
+        lock.lock();
+        try {
+            work.signal();
+            long stepDeadline = System.nanoTime() + Duration.ofSeconds(10).toNanos();
+            while (admittedCount > 0 && System.nanoTime() < stepDeadline) {
+                drained.awaitNanos(Math.max(1, stepDeadline - System.nanoTime()));
+            }
+        }
+        catch (InterruptedException ex) {
+            Thread.currentThread().interrupt();
+        }
+        finally {
+            lock.unlock();
+        }
+        return ended + running;
     }
 
     /** Generations admitted (holding their KV reservation) and not yet ended. */
@@ -152,9 +235,9 @@ public final class Engine implements AutoCloseable {
     private void submit(Ticket ticket) {
         lock.lock();
         try {
-            if (closed) {
+            if (closed || draining) {
                 ticket.closeRunOptions();
-                ticket.sink.error(new EngineException("the engine is shut down"));
+                ticket.sink.error(new EngineException.ShuttingDown("the server is shutting down; retry on another instance or after its restart"));
                 return;
             }
             if (waiting.isEmpty() && reservedBytes + ticket.bytes <= options.kvCacheBudgetBytes()) {
@@ -190,6 +273,7 @@ public final class Engine implements AutoCloseable {
                 admittedCount++;
                 admitted.add(next);
             }
+            drained.signalAll();
         }
         finally {
             lock.unlock();
@@ -251,6 +335,9 @@ public final class Engine implements AutoCloseable {
         Ticket ticket = generation.ticket;
         if (ticket.cancelled) {
             return false;
+        }
+        if (endNow) {
+            return finish(generation, FinishReason.SHUTDOWN, System.nanoTime());
         }
         GenerationRequest request = ticket.request;
         try {

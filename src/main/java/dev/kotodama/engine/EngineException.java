@@ -22,4 +22,12 @@ public class EngineException extends RuntimeException {
             super(message);
         }
     }
+
+    /** The engine is shutting down and takes no new requests. */
+    public static final class ShuttingDown extends EngineException {
+
+        public ShuttingDown(String message) {
+            super(message);
+        }
+    }
 }

@@ -7,5 +7,7 @@ public enum FinishReason {
     /** The request's token limit was reached. */
     LENGTH,
     /** The consumer cancelled it. */
-    CANCELLED
+    CANCELLED,
+    /** The server shut down before it ended ({@link Engine#drain}). */
+    SHUTDOWN
 }

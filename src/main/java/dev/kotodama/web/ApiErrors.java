@@ -71,6 +71,10 @@ class ApiErrors {
             return new ApiException(HttpStatus.TOO_MANY_REQUESTS, "rate_limit_error", "server_busy", null,
                     ex.getMessage() + "; retry in a moment");
         }
+        if (failure instanceof EngineException.ShuttingDown ex) {
+            return new ApiException(HttpStatus.SERVICE_UNAVAILABLE, "service_unavailable", "shutting_down", null,
+                    String.valueOf(ex.getMessage()));
+        }
         if (failure instanceof EngineException ex) {
             return new ApiException(HttpStatus.INTERNAL_SERVER_ERROR, "server_error", "generation_failed", null,
                     String.valueOf(ex.getMessage()));

@@ -1,0 +1,182 @@
+package dev.kotodama.ai;
+
+import java.time.Duration;
+import java.util.List;
+import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.TimeUnit;
+
+import ai.onnxruntime.OrtEnvironment;
+import dev.kotodama.KotodamaApplication;
+import dev.kotodama.engine.Decoder;
+import dev.kotodama.engine.Engine;
+import dev.kotodama.engine.ExecutionProvider;
+import dev.kotodama.engine.ModelDirectory;
+import dev.kotodama.engine.SessionOptionsFactory;
+import dev.kotodama.engine.sampling.Sampler;
+import dev.kotodama.tokenizer.LlmJpTokenizer;
+import org.junit.jupiter.api.Nested;
+import org.junit.jupiter.api.Test;
+import org.springframework.boot.builder.SpringApplicationBuilder;
+import org.springframework.boot.test.context.SpringBootTest;
+import org.springframework.boot.test.context.TestConfiguration;
+import org.springframework.boot.test.web.server.LocalServerPort;
+import org.springframework.context.ConfigurableApplicationContext;
+import org.springframework.context.annotation.Bean;
+import org.springframework.core.ParameterizedTypeReference;
+import org.springframework.http.MediaType;
+import org.springframework.http.codec.ServerSentEvent;
+import org.springframework.test.web.reactive.server.WebTestClient;
+import org.springframework.web.reactive.function.client.WebClient;
+import reactor.core.publisher.Flux;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+/** The app as operators see it: readiness around the warm-up, the model's info, metrics, graceful shutdown. */
+class OperationsIT {
+
+    private static WebTestClient client(int port) {
+        return WebTestClient.bindToServer().baseUrl("http://localhost:" + port).responseTimeout(Duration.ofMinutes(1))
+            .build();
+    }
+
+    /** A warm-up that waits until the test lets it run: the time a large model takes to warm up. */
+    @TestConfiguration
+    static class HeldWarmUp {
+
+        static final CountDownLatch release = new CountDownLatch(1);
+
+        @Bean
+        EngineWarmUp kotodamaWarmUp(Engine engine) {
+            return new EngineWarmUp(engine) {
+                @Override
+                void run() {
+                    try {
+                        release.await(2, TimeUnit.MINUTES);
+                    }
+                    catch (InterruptedException ex) {
+                        Thread.currentThread().interrupt();
+                    }
+                    super.run();
+                }
+            };
+        }
+    }
+
+    @Nested
+    @SpringBootTest(webEnvironment = SpringBootTest.WebEnvironment.RANDOM_PORT,
+            classes = { KotodamaApplication.class, HeldWarmUp.class })
+    class WhileTheModelWarmsUp {
+
+        @LocalServerPort
+        int port;
+
+        @Test
+        void readinessIsOutOfServiceUntilTheWarmUpHasRunWhileLivenessIsUp() throws InterruptedException {
+            client(port).get().uri("/actuator/health/liveness").exchange().expectStatus().isOk()
+                .expectBody().jsonPath("$.status").isEqualTo("UP");
+            client(port).get().uri("/actuator/health/readiness").exchange().expectStatus().isEqualTo(503)
+                .expectBody().jsonPath("$.status").isEqualTo("OUT_OF_SERVICE");
+            client(port).get().uri("/actuator/health").exchange().expectStatus().isEqualTo(503)
+                .expectBody().jsonPath("$.components.model.details.reason").isEqualTo("warming up");
+
+            HeldWarmUp.release.countDown();
+            int status = 0;
+            for (int i = 0; i < 300 && status != 200; i++) {
+                Thread.sleep(100);
+                status = client(port).get().uri("/actuator/health/readiness").exchange().returnResult(String.class)
+                    .getStatus().value();
+            }
+            assertThat(status).isEqualTo(200);
+            client(port).get().uri("/actuator/health/readiness").exchange().expectBody().jsonPath("$.status")
+                .isEqualTo("UP");
+        }
+    }
+
+    @Nested
+    @SpringBootTest(webEnvironment = SpringBootTest.WebEnvironment.RANDOM_PORT, classes = KotodamaApplication.class,
+            properties = "kotodama.chat.temperature=0")
+    class WhenServing {
+
+        @LocalServerPort
+        int port;
+
+        @Test
+        void infoNamesTheModelTheProviderInUseAndThePrecision() {
+            client(port).get().uri("/actuator/info").exchange().expectStatus().isOk().expectBody()
+                .jsonPath("$.model.id").isEqualTo("kotodama-demo")
+                .jsonPath("$.model.demo").isEqualTo(true)
+                .jsonPath("$.model.provider").isEqualTo("cpu")
+                .jsonPath("$.model.precision").isEqualTo("fp32")
+                .jsonPath("$.model.target").isEqualTo("cpu");
+        }
+
+        @Test
+        void afterOneChatThePrometheusEndpointHasTheEngineMeters() {
+            client(port).post().uri("/api/chat").contentType(MediaType.APPLICATION_JSON)
+                .bodyValue("{\"messages\":[{\"role\":\"user\",\"content\":\"What is 23 + 45?\"}]}").exchange()
+                .expectStatus().isOk().returnResult(String.class).getResponseBody().blockLast(Duration.ofMinutes(1));
+            String metrics = client(port).get().uri("/actuator/prometheus").exchange().expectStatus().isOk()
+                .expectBody(String.class).returnResult().getResponseBody();
+            assertThat(metrics).contains("kotodama_generations_active ", "kotodama_generations_queued ",
+                    "kotodama_kv_cache_reserved_bytes ", "kotodama_provider_fallbacks_total{used=\"cpu\"}",
+                    "kotodama_time_to_first_token_seconds_bucket{", "kotodama_token_latency_seconds_bucket{",
+                    "kotodama_generations_total{reason=\"stop\"}");
+            double tokens = metrics.lines().filter(line -> line.startsWith("kotodama_tokens_generated_total "))
+                .mapToDouble(line -> Double.parseDouble(line.substring(line.indexOf(' ') + 1))).findFirst().orElse(0);
+            assertThat(tokens).as("tokens of the warm-up and the chat").isGreaterThan(10);
+        }
+    }
+
+    /** The demo model slowed to a token every 20 ms that never stops: a generation that outlives the grace. */
+    @TestConfiguration
+    static class EndlessAnswers {
+
+        @Bean(destroyMethod = "close")
+        Engine kotodamaEngine(ServedModel model, KotodamaProperties properties) {
+            ModelDirectory directory = ModelDirectory.open(model.directory());
+            LlmJpTokenizer tokenizer = LlmJpTokenizer.load(directory.path());
+            int[] start = tokenizer.encode("<|channel|>final<|message|>");
+            int repeat = tokenizer.encodeText("la")[0];
+            Decoder decoder = Decoder.load(directory, new SessionOptionsFactory(OrtEnvironment.getEnvironment(), 2),
+                    ExecutionProvider.CPU);
+            return new Engine(decoder, properties.engineOptions(), request -> {
+                int[] step = { 0 };
+                return (Sampler) (logits, history) -> {
+                    try {
+                        Thread.sleep(20);
+                    }
+                    catch (InterruptedException ex) {
+                        Thread.currentThread().interrupt();
+                    }
+                    return step[0] < start.length ? start[step[0]++] : repeat;
+                };
+            });
+        }
+    }
+
+    @Test
+    void atShutdownARunningStreamEndsWithFinishReasonShutdownAfterTheGrace() {
+        ConfigurableApplicationContext app = new SpringApplicationBuilder(KotodamaApplication.class, EndlessAnswers.class)
+            .run("--server.port=0", "--kotodama.shutdown-grace=1s");
+        int port = app.getEnvironment().getRequiredProperty("local.server.port", Integer.class);
+        Flux<ServerSentEvent<String>> stream = WebClient.create("http://localhost:" + port).post().uri("/api/chat")
+            .contentType(MediaType.APPLICATION_JSON)
+            .bodyValue("{\"messages\":[{\"role\":\"user\",\"content\":\"Hello!\"}],\"options\":{\"maxTokens\":900}}")
+            .retrieve().bodyToFlux(new ParameterizedTypeReference<ServerSentEvent<String>>() { }).cache();
+        stream.filter(event -> "answer".equals(event.event())).blockFirst(Duration.ofSeconds(30));
+
+        long started = System.nanoTime();
+        app.close();
+        long closeMillis = (System.nanoTime() - started) / 1_000_000;
+
+        List<ServerSentEvent<String>> events = stream.collectList().block(Duration.ofSeconds(30));
+        assertThat(events).isNotNull();
+        ServerSentEvent<String> last = events.get(events.size() - 1);
+        assertThat(last.event()).isEqualTo("done");
+        assertThat(last.data()).isEqualTo("{\"finishReason\":\"shutdown\"}");
+        assertThat(events.get(events.size() - 2).event()).isEqualTo("usage");
+        assertThat(events.stream().filter(event -> "answer".equals(event.event())).count())
+            .as("the stream ran on during the grace").isGreaterThan(20);
+        assertThat(closeMillis).as("the grace of 1 s, then a prompt stop").isBetween(900L, 15_000L);
+    }
+}
