@@ -1,5 +1,6 @@
 package dev.kotodama;
 
+import dev.kotodama.engine.NativeLibraryCache;
 import org.springframework.boot.SpringApplication;
 import org.springframework.boot.autoconfigure.SpringBootApplication;
 
@@ -7,6 +8,7 @@ import org.springframework.boot.autoconfigure.SpringBootApplication;
 public class KotodamaApplication {
 
     public static void main(String[] args) {
+        NativeLibraryCache.installDefault();
         SpringApplication.run(KotodamaApplication.class, args);
     }
 }

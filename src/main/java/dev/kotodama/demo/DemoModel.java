@@ -3,19 +3,15 @@ package dev.kotodama.demo;
 import java.io.IOException;
 import java.io.InputStream;
 import java.io.UncheckedIOException;
-import java.nio.file.DirectoryNotEmptyException;
-import java.nio.file.FileAlreadyExistsException;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.nio.file.StandardCopyOption;
 import java.security.MessageDigest;
 import java.security.NoSuchAlgorithmException;
 import java.util.ArrayList;
-import java.util.Comparator;
 import java.util.HexFormat;
 import java.util.List;
-import java.util.stream.Stream;
 
+import dev.kotodama.io.StagedDirectory;
 import tools.jackson.databind.JsonNode;
 import tools.jackson.databind.json.JsonMapper;
 
@@ -60,9 +56,7 @@ public final class DemoModel {
             return model;
         }
         try {
-            Files.createDirectories(cache);
-            Path staging = Files.createTempDirectory(cache, home.getFileName() + ".partial-");
-            try {
+            StagedDirectory.create(home, staging -> {
                 Path target = Files.createDirectory(staging.resolve(NAME));
                 for (String file : files(manifest)) {
                     try (InputStream in = open(file)) {
@@ -70,19 +64,7 @@ public final class DemoModel {
                     }
                 }
                 Files.write(target.resolve(MANIFEST), manifest);
-                Files.move(staging, home, StandardCopyOption.ATOMIC_MOVE);
-            }
-            catch (FileAlreadyExistsException | DirectoryNotEmptyException ex) {
-                if (!Files.isRegularFile(model.resolve(MANIFEST))) {
-                    throw ex;
-                }
-                // another process renamed its complete copy into place first: use that one
-            }
-            finally {
-                if (Files.exists(staging)) {
-                    deleteTree(staging);
-                }
-            }
+            });
         }
         catch (IOException ex) {
             throw new UncheckedIOException("cannot copy the demo model into " + cache
@@ -125,14 +107,6 @@ public final class DemoModel {
         }
         catch (NoSuchAlgorithmException ex) {
             throw new IllegalStateException("SHA-256 is part of every Java platform", ex);
-        }
-    }
-
-    private static void deleteTree(Path root) throws IOException {
-        try (Stream<Path> paths = Files.walk(root)) {
-            for (Path path : paths.sorted(Comparator.reverseOrder()).toList()) {
-                Files.deleteIfExists(path);
-            }
         }
     }
 }
