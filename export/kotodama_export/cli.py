@@ -30,7 +30,8 @@ def _convert(args: argparse.Namespace) -> None:
     from .hub import resolve_checkpoint
 
     convert(resolve_checkpoint(args.checkpoint), Path(args.out), args.target, args.precision,
-            force=args.force, accuracy_level=args.accuracy_level, chat_format=args.chat_format)
+            force=args.force, accuracy_level=args.accuracy_level, chat_format=args.chat_format,
+            router_logits=args.router_logits)
 
 
 def _tokenizer(args: argparse.Namespace) -> None:
@@ -75,6 +76,8 @@ def _parser() -> argparse.ArgumentParser:
                    help="int4 MatMulNBits accuracy_level (default 4 on cpu: int8 activations inside the kernel; 0 on cuda)")
     p.add_argument("--chat-format", choices=CHAT_FORMATS, default=None,
                    help="the manifest's chat format (default: harmony when chat_template.jinja speaks it)")
+    p.add_argument("--router-logits", action="store_true",
+                   help="mixture of experts: also output each sparse layer's router logits (router_logits.N), for checking the routing")
     p.add_argument("--force", action="store_true", help="replace --out if it exists")
     p.set_defaults(run=_convert)
 

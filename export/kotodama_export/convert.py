@@ -18,6 +18,7 @@ from .checkpoint import Checkpoint, source_digest
 from .errors import ExportError
 from .graph import BFLOAT16, FLOAT16, FLOAT32, Graph
 from .llama import LlamaBuilder, Precision
+from .qwen3_moe import Qwen3MoeBuilder
 from .spec import ModelSpec, read_spec
 
 TARGETS = ("cpu", "cuda")
@@ -48,16 +49,19 @@ def precision_for(target: str, precision: str, accuracy_level: int | None) -> Pr
 
 
 def convert(checkpoint: Path, out: Path, target: str, precision_name: str, *, force: bool = False,
-            accuracy_level: int | None = None, chat_format: str | None = None,
+            accuracy_level: int | None = None, chat_format: str | None = None, router_logits: bool = False,
             progress: Callable[[str], None] = print) -> Path:
     """Export ``checkpoint`` into the model directory ``out``; ``chat_format`` (harmony | template)
-    overrides what the checkpoint's chat_template.jinja says (for a checkpoint without one)."""
+    overrides what the checkpoint's chat_template.jinja says (for a checkpoint without one);
+    ``router_logits`` adds a mixture of experts' router logits as outputs (for checking the routing)."""
     precision = precision_for(target, precision_name, accuracy_level)
     if chat_format not in (None, *CHAT_FORMATS):
         raise ExportError(f"unknown chat format {chat_format!r}; use one of {', '.join(CHAT_FORMATS)}")
     if not checkpoint.is_dir():
         raise ExportError(f"checkpoint {checkpoint} is not a directory")
     spec = read_spec(checkpoint)
+    if router_logits and not spec.num_experts:
+        raise ExportError(f"--router-logits needs a mixture-of-experts checkpoint; {checkpoint} is a {spec.architecture}")
     started = time.monotonic()
     with atomic_directory(out, force) as staging:
         progress(f"exporting {spec.architecture} ({spec.num_layers} layers, hidden {spec.hidden_size}, "
@@ -65,7 +69,10 @@ def convert(checkpoint: Path, out: Path, target: str, precision_name: str, *, fo
         with Checkpoint(checkpoint) as ckpt:
             graph = Graph(staging / "model.onnx.data")
             try:
-                LlamaBuilder(spec, ckpt, graph, precision, progress).build()
+                if spec.num_experts:
+                    Qwen3MoeBuilder(spec, ckpt, graph, precision, progress, router_logits=router_logits).build()
+                else:
+                    LlamaBuilder(spec, ckpt, graph, precision, progress).build()
             finally:
                 graph.close()
             graph.save(staging / "model.onnx", f"{spec.architecture} exported by kotodama-export {__version__}")

@@ -23,7 +23,8 @@ from .llama import EMBED, FINAL_NORM, LM_HEAD, hf
 from .sp_tokenizer import build_tokenizer_json
 
 PRESETS_DIR = Path(__file__).parent / "presets"
-SHARED_PRESETS = {"llm-jp-4-8b": "config-llm-jp-4-8b.json"}
+SHARED_PRESETS = {"llm-jp-4-8b": "config-llm-jp-4-8b.json", "llm-jp-4-32b-a3b": "config-llm-jp-4-32b-a3b.json"}
+ARCHITECTURES = ("LlamaForCausalLM", "Qwen3MoeForCausalLM")
 DTYPES = {"bfloat16": (BFLOAT16, "BF16", 2), "float32": (FLOAT32, "F32", 4)}
 SHARD_BYTES = 4 << 30
 
@@ -48,10 +49,12 @@ def preset_config(preset: str) -> dict:
 
 
 def llama_tensors(config: dict) -> Iterator[tuple[str, tuple[int, ...]]]:
-    """Every tensor of a LlamaForCausalLM with its shape, in checkpoint order."""
+    """Every tensor of a LlamaForCausalLM or Qwen3MoeForCausalLM with its shape, in checkpoint order
+    (experts one by one, as the published checkpoints store them)."""
     h, v, i = config["hidden_size"], config["vocab_size"], config["intermediate_size"]
     heads, kv_heads = config["num_attention_heads"], config.get("num_key_value_heads", config["num_attention_heads"])
     d = config.get("head_dim") or h // heads
+    moe = config["architectures"][0] == "Qwen3MoeForCausalLM"
     yield EMBED, (v, h)
     for layer in range(config["num_hidden_layers"]):
         yield hf(layer, "input_layernorm"), (h,)
@@ -59,21 +62,38 @@ def llama_tensors(config: dict) -> Iterator[tuple[str, tuple[int, ...]]]:
         yield hf(layer, "self_attn.k_proj"), (kv_heads * d, h)
         yield hf(layer, "self_attn.v_proj"), (kv_heads * d, h)
         yield hf(layer, "self_attn.o_proj"), (h, heads * d)
+        if moe:
+            yield hf(layer, "self_attn.q_norm"), (d,)
+            yield hf(layer, "self_attn.k_norm"), (d,)
         yield hf(layer, "post_attention_layernorm"), (h,)
-        yield hf(layer, "mlp.gate_proj"), (i, h)
-        yield hf(layer, "mlp.up_proj"), (i, h)
-        yield hf(layer, "mlp.down_proj"), (h, i)
+        if moe and _sparse(config, layer):
+            experts, mi = config["num_experts"], config["moe_intermediate_size"]
+            yield hf(layer, "mlp.gate"), (experts, h)
+            for e in range(experts):
+                yield hf(layer, f"mlp.experts.{e}.gate_proj"), (mi, h)
+                yield hf(layer, f"mlp.experts.{e}.up_proj"), (mi, h)
+                yield hf(layer, f"mlp.experts.{e}.down_proj"), (h, mi)
+        else:
+            yield hf(layer, "mlp.gate_proj"), (i, h)
+            yield hf(layer, "mlp.up_proj"), (i, h)
+            yield hf(layer, "mlp.down_proj"), (h, i)
     yield FINAL_NORM, (h,)
     if not config.get("tie_word_embeddings", False):
         yield LM_HEAD, (v, h)
+
+
+def _sparse(config: dict, layer: int) -> bool:
+    return (config.get("num_experts", 0) > 0 and layer not in (config.get("mlp_only_layers") or [])
+            and (layer + 1) % (config.get("decoder_sparse_step") or 1) == 0)
 
 
 def write_random_checkpoint(out: Path, *, preset: str | None = None, config: Path | None = None,
                             layers: int | None = None, seed: int = 0, force: bool = False,
                             shard_bytes: int = SHARD_BYTES) -> Path:
     values = preset_config(preset) if preset else _read_config(config)
-    if values.get("architectures", [None])[0] != "LlamaForCausalLM":
-        raise ExportError(f"random writes LlamaForCausalLM checkpoints; this config is {values.get('architectures')}")
+    if values.get("architectures", [None])[0] not in ARCHITECTURES:
+        raise ExportError(f"random writes {' or '.join(ARCHITECTURES)} checkpoints; this config is "
+                          f"{values.get('architectures')}")
     if layers is not None:
         if layers < 1:
             raise ExportError(f"--layers must be at least 1, not {layers}")

@@ -8,7 +8,7 @@ from pathlib import Path
 
 from .errors import ExportError
 
-SUPPORTED_ARCHITECTURES = ("LlamaForCausalLM",)
+SUPPORTED_ARCHITECTURES = ("LlamaForCausalLM", "Qwen3MoeForCausalLM")
 SUPPORTED_ROPE_TYPES = ("default", "linear", "dynamic", "llama3", "yarn")
 
 
@@ -31,6 +31,19 @@ class ModelSpec:
     eos_token_ids: tuple[int, ...]
     pad_token_id: int | None
     hf_config: object  # transformers PreTrainedConfig, for the rotary reference functions
+    # Qwen3-MoE: per-head q/k RMSNorm, and sparse MLP layers; zero experts for a dense Llama
+    qk_norm: bool = False
+    num_experts: int = 0
+    experts_per_token: int = 0
+    moe_intermediate_size: int = 0
+    norm_topk_prob: bool = False
+    decoder_sparse_step: int = 1
+    mlp_only_layers: tuple[int, ...] = ()
+
+    def is_sparse(self, layer: int) -> bool:
+        """Whether the layer's MLP is the mixture of experts (transformers' rule), else a dense MLP."""
+        return (self.num_experts > 0 and layer not in self.mlp_only_layers
+                and (layer + 1) % self.decoder_sparse_step == 0)
 
 
 def read_spec(checkpoint: Path) -> ModelSpec:
@@ -79,9 +92,24 @@ def read_spec(checkpoint: Path) -> ModelSpec:
         eos_token_ids=eos_ids,
         pad_token_id=raw.get("pad_token_id"),
         hf_config=hf_config,
+        **_moe_fields(architecture, hf_config),
     )
     _check_shapes(spec, config_path)
     return spec
+
+
+def _moe_fields(architecture: str, hf_config: object) -> dict:
+    if architecture != "Qwen3MoeForCausalLM":
+        return {}
+    return {
+        "qk_norm": True,
+        "num_experts": int(hf_config.num_experts),
+        "experts_per_token": int(hf_config.num_experts_per_tok),
+        "moe_intermediate_size": int(hf_config.moe_intermediate_size),
+        "norm_topk_prob": bool(hf_config.norm_topk_prob),
+        "decoder_sparse_step": int(getattr(hf_config, "decoder_sparse_step", 1) or 1),
+        "mlp_only_layers": tuple(int(i) for i in (getattr(hf_config, "mlp_only_layers", None) or ())),
+    }
 
 
 def _hf_config(checkpoint: Path) -> object:
@@ -101,3 +129,6 @@ def _check_shapes(spec: ModelSpec, config_path: Path) -> None:
         )
     if spec.head_dim % 2:
         raise ExportError(f"{config_path}: head_dim {spec.head_dim} must be even for rotary embeddings")
+    if spec.num_experts and not 0 < spec.experts_per_token <= spec.num_experts:
+        raise ExportError(f"{config_path}: num_experts_per_tok {spec.experts_per_token} must be between 1 and "
+                          f"num_experts {spec.num_experts}")

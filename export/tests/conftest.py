@@ -38,3 +38,19 @@ def tiny_fp32(tiny_checkpoint: Path, tmp_path_factory: pytest.TempPathFactory) -
 @pytest.fixture(scope="session")
 def tiny_int4(tiny_checkpoint: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
     return convert(tiny_checkpoint, tmp_path_factory.mktemp("onnx") / "tiny-int4", "cpu", "int4")
+
+
+def genai_greedy(model_dir: Path, ids: list[int], new_tokens: int) -> list[int]:
+    """onnxruntime-genai's greedy continuation of ``ids`` from the model directory: the peer runtime."""
+    import onnxruntime_genai as og
+
+    model = og.Model(str(model_dir))
+    params = og.GeneratorParams(model)
+    params.set_search_options(max_length=len(ids) + new_tokens, do_sample=False)
+    generator = og.Generator(model, params)
+    generator.append_tokens(ids)
+    tokens = []
+    while not generator.is_done():
+        generator.generate_next_token()
+        tokens.append(int(generator.get_next_tokens()[0]))
+    return tokens

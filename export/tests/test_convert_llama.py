@@ -12,7 +12,7 @@ import pytest
 import torch
 from safetensors.torch import save_file
 
-from conftest import JAPANESE_PROMPT, PROMPTS
+from conftest import JAPANESE_PROMPT, PROMPTS, genai_greedy
 from kotodama_export.checkpoint import Checkpoint
 from kotodama_export.convert import convert
 from kotodama_export.quant import dequantize_int4, quantize_int4
@@ -63,20 +63,11 @@ def test_int4_export_stays_close_to_transformers(tiny_checkpoint: Path, tiny_int
 
 
 def test_onnxruntime_genai_greedy_tokens_equal_ours(tiny_fp32: Path, tiny_int4: Path):
-    import onnxruntime_genai as og
     from tokenizers import Tokenizer
 
     for model_dir in (tiny_fp32, tiny_int4):
         ids = Tokenizer.from_file(str(model_dir / "tokenizer.json")).encode(JAPANESE_PROMPT).ids
-        model = og.Model(str(model_dir))
-        params = og.GeneratorParams(model)
-        params.set_search_options(max_length=len(ids) + 32, do_sample=False)
-        generator = og.Generator(model, params)
-        generator.append_tokens(ids)
-        theirs = []
-        while not generator.is_done():
-            generator.generate_next_token()
-            theirs.append(int(generator.get_next_tokens()[0]))
+        theirs = genai_greedy(model_dir, ids, 32)
 
         assert len(theirs) == 32
         assert OnnxDecoder(model_dir).greedy(ids, 32) == theirs, model_dir.name
