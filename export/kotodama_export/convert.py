@@ -60,6 +60,10 @@ def convert(checkpoint: Path, out: Path, target: str, precision_name: str, *, fo
     if not checkpoint.is_dir():
         raise ExportError(f"checkpoint {checkpoint} is not a directory")
     spec = read_spec(checkpoint)
+    if spec.num_experts and target == "cuda" and precision.int4:
+        raise ExportError("int4 mixture of experts for cuda is not supported: ONNX Runtime's CUDA QMoE wants its "
+                          "weights pre-packed for the GPU's architecture; export --precision fp16 or bf16 for cuda, "
+                          "or int4 for cpu")
     if router_logits and not spec.num_experts:
         raise ExportError(f"--router-logits needs a mixture-of-experts checkpoint; {checkpoint} is a {spec.architecture}")
     started = time.monotonic()

@@ -15,6 +15,7 @@ from safetensors.torch import save_file
 from conftest import JAPANESE_PROMPT, PROMPTS, genai_greedy
 from kotodama_export.checkpoint import Checkpoint
 from kotodama_export.convert import convert
+from kotodama_export.errors import ExportError
 from kotodama_export.quant import dequantize_int4, quantize_int4
 from kotodama_export.random_checkpoint import preset_config, write_random_checkpoint
 from kotodama_export.verify import OnnxDecoder, run_verification
@@ -131,3 +132,20 @@ def test_int4_export_stays_close_to_transformers(moe_checkpoint: Path, tmp_path:
 
     # as for Llama: random weights give nearly flat logits, whose top tokens int4 noise reorders
     assert result["mean_kl"] <= 0.05
+
+
+def test_cuda_fp16_export_on_the_cpu_provider_equals_transformers_greedily(moe_checkpoint: Path, tmp_path: Path):
+    """The cuda directory's fp16 MoE, run by the CPU provider (which has fp16 MoE kernels): the numbers
+    of the CUDA graph; only a GPU can confirm that the CUDA kernels read its layout the same way."""
+    exported = convert(moe_checkpoint, tmp_path / "cuda-fp16", "cuda", "fp16")
+
+    result = run_verification(moe_checkpoint, exported, PROMPTS, new_tokens=32)
+
+    assert result["greedy_match"]
+    assert result["mean_kl"] <= 1e-4
+
+
+def test_int4_moe_for_cuda_is_refused_with_what_to_do_instead(moe_checkpoint: Path, tmp_path: Path):
+    with pytest.raises(ExportError, match="export --precision fp16 or bf16 for cuda"):
+        convert(moe_checkpoint, tmp_path / "cuda-int4", "cuda", "int4")
+    assert not (tmp_path / "cuda-int4").exists()

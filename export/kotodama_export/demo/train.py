@@ -13,11 +13,12 @@ import random
 import re
 import tempfile
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 import torch
 from tokenizers import Tokenizer
-from transformers import LlamaConfig, LlamaForCausalLM
+from transformers import LlamaConfig, LlamaForCausalLM, PreTrainedModel
 
 from ..atomic import atomic_directory
 from . import corpus, tokenizer
@@ -85,7 +86,13 @@ def batches(samples: list, tokens_per_batch: int, rng: random.Random):
             yield ids, labels
 
 
-def train(out: Path, *, steps: int, samples: int, tokens_per_batch: int, lr: float, force: bool) -> None:
+def demo_model(vocab_size: int) -> LlamaForCausalLM:
+    return LlamaForCausalLM(model_config(vocab_size))
+
+
+def train(out: Path, *, steps: int, samples: int, tokens_per_batch: int, lr: float, force: bool,
+          make_model: Callable[[int], PreTrainedModel] = demo_model) -> None:
+    """Trains ``make_model(vocab_size)`` (the demo Llama unless a benchmark asks for another model)."""
     t0 = time.time()
     torch.manual_seed(SEED)
     random.seed(SEED)
@@ -100,7 +107,7 @@ def train(out: Path, *, steps: int, samples: int, tokens_per_batch: int, lr: flo
         n_tok = sum(len(x) for x, _ in data)
         print(f"corpus: {len(texts)} conversations, {n_tok} tokens ({n_tok / len(texts):.0f} per sample),"
               f" vocab {tok.get_vocab_size()}, prepared in {time.time() - t0:.1f} s", flush=True)
-        model = LlamaForCausalLM(model_config(tok.get_vocab_size()))
+        model = make_model(tok.get_vocab_size())
         with torch.no_grad():  # untied, but starting equal: copying a token from the prompt is learned far sooner
             model.lm_head.weight.copy_(model.model.embed_tokens.weight)
         params = sum(p.numel() for p in model.parameters())
