@@ -91,4 +91,11 @@ class StartupErrorsIT {
             .contains("Failed to bind properties under 'kotodama.execution-provider'")
             .contains("Value: \"gpu\"");
     }
+
+    @Test
+    void aKvCacheBudgetOfNothing() throws Exception {
+        assertThat(start("--kotodama.kv-cache-budget=0", "--server.port=0").output())
+            .contains("Failed to bind properties under 'kotodama'")
+            .contains("kotodama.kv-cache-budget must be positive (e.g. 2GB), got 0B");
+    }
 }

@@ -37,6 +37,22 @@ public record KotodamaProperties(@Nullable Path modelDir, @DefaultValue("true") 
         @DefaultValue("2GB") DataSize kvCacheBudget, @DefaultValue("16") int maxQueued,
         @DefaultValue("20s") Duration shutdownGrace, @DefaultValue Chat chat) {
 
+    /** Refuses values that cannot work, naming the property, so that startup stops with one line on it. */
+    public KotodamaProperties {
+        if (threads < 0) {
+            throw new IllegalArgumentException("kotodama.threads must be 0 (one per physical core) or more, got " + threads);
+        }
+        if (kvCacheBudget.toBytes() <= 0) {
+            throw new IllegalArgumentException("kotodama.kv-cache-budget must be positive (e.g. 2GB), got " + kvCacheBudget);
+        }
+        if (maxQueued < 0) {
+            throw new IllegalArgumentException("kotodama.max-queued must be 0 or more, got " + maxQueued);
+        }
+        if (shutdownGrace.isNegative()) {
+            throw new IllegalArgumentException("kotodama.shutdown-grace must not be negative, got " + shutdownGrace);
+        }
+    }
+
     public EngineOptions engineOptions() {
         return new EngineOptions(kvCacheBudget.toBytes(), maxQueued);
     }
