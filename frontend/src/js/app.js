@@ -57,7 +57,7 @@ const interrupted = conversation.messages.at(-1);
 if (interrupted && isStreaming(interrupted)) {
   endAssistantMessage(interrupted, Date.now(), { stopped: true });
 }
-let running = null; // {controller, message, node}
+let running = null; // {controller, message, owner (its conversation), node, timings}
 let frame = 0;
 
 // ---------- drawing ----------
@@ -318,16 +318,17 @@ function beginEdit(article, message) {
 }
 
 async function runTurn() {
-  const message = startAssistantMessage(conversation, Date.now());
-  persist();
+  const owner = conversation; // the user may switch conversations while this one streams
+  const message = startAssistantMessage(owner, Date.now());
+  persist(owner);
   const controller = new AbortController();
-  setRunning({ controller, message, node: null, sentAt: performance.now(), firstEventAt: 0, chunks: 0 });
+  setRunning({ controller, message, owner, node: null, sentAt: performance.now(), firstEventAt: 0, chunks: 0 });
   drawMessages();
   drawConversationList();
   running.node = ui.messages.lastElementChild;
   const turn = running;
   try {
-    await streamChat({ messages: requestMessages(conversation), options: requestOptions() }, {
+    await streamChat({ messages: requestMessages(owner), options: requestOptions() }, {
       signal: controller.signal,
       apiKey: settings.apiKey,
       onEvent: (name, data) => {
@@ -350,7 +351,7 @@ async function runTurn() {
     }
   } finally {
     setRunning(null);
-    persist();
+    persist(owner);
     drawMessages();
     drawConversationList();
     ui.input.focus();
@@ -428,9 +429,9 @@ function newChat() {
   ui.input.focus();
 }
 
-function persist() {
+function persist(which) {
   try {
-    store.save(conversation, Date.now());
+    store.save(which, Date.now());
     store.setCurrentId(conversation.id);
   } catch (error) {
     if (error instanceof StorageFullError) {
@@ -565,7 +566,7 @@ ui.sidebarToggle.addEventListener('click', () => {
 window.addEventListener('pagehide', () => {
   if (running) {
     endAssistantMessage(running.message, Date.now(), { stopped: true });
-    persist();
+    persist(running.owner);
   }
 });
 

@@ -89,6 +89,26 @@ test('Stop keeps the partial answer, and the conversation survives a reload', as
   assert.equal(await page.locator('article.message').count(), 2, 'the listed conversation opens again');
 });
 
+test('opening another conversation mid-stream stops the answer and keeps its part in its own conversation', async (t) => {
+  const { page } = await openChat(t, browser, { baseURL: await slowProxy(t, 150) });
+  await send(page, 'first question');
+  await page.waitForFunction(() => [...document.querySelectorAll('article.message.assistant .reasoning-text')]
+    .some((node) => node.textContent.length > 0), null, { timeout: 60_000 });
+  await page.getByRole('button', { name: 'New chat' }).click();
+  assert.equal(await page.locator('article.message').count(), 0);
+  await finished(page, 5_000);
+
+  await page.getByRole('button', { name: 'first question', exact: true }).click();
+  const article = page.locator('article.message.assistant');
+  assert.ok((await article.locator('.reasoning-text').textContent()).length > 0, 'the partial reasoning was kept');
+  await assert.doesNotReject(article.locator('.stats').filter({ hasText: /stopped$/ }).waitFor());
+  await page.reload();
+  await page.waitForSelector('html[data-ready="true"]');
+  await page.getByRole('button', { name: 'first question', exact: true }).click();
+  assert.ok((await page.locator('article.message.assistant .reasoning-text').textContent()).length > 0,
+    'and it is stored');
+});
+
 test('Regenerate replaces the last answer, and editing the last question resends it', async (t) => {
   const { page } = await openChat(t, browser);
   await send(page, QUESTION);
