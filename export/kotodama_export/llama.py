@@ -126,12 +126,11 @@ class LlamaBuilder:
 
     def make_attention(self, layer: int, x: str, seqlens_k: str, total_len: str, cos: str, sin: str) -> str:
         """
-        x ─► MatMul qkv (q, k, v packed) ─► GroupQueryAttention (rotary inside) ─► MatMul o_proj
-                      past_key_values.N.* ──┘   └──► present.N.*
+        x ─► make_qkv ─► GroupQueryAttention (rotary inside) ─► MatMul o_proj
+                past_key_values.N.* ──┘   └──► present.N.*
         """
         base = f"/model/layers.{layer}/attn"
         spec = self.spec
-        qkv = self.make_matmul(f"{base}/qkv_proj", x, [hf(layer, f"self_attn.{p}_proj") for p in "qkv"])
         kv_shape = ["batch_size", spec.num_kv_heads, "past_sequence_length", spec.head_dim]
         present_shape = ["batch_size", spec.num_kv_heads, "total_sequence_length", spec.head_dim]
         past = [self.g.add_input(f"past_key_values.{layer}.{kv}", self.act.onnx_type, kv_shape) for kv in ("key", "value")]
@@ -139,12 +138,18 @@ class LlamaBuilder:
         for name in present:
             self.g.add_output(name, self.act.onnx_type, present_shape)
         out = self.g.node(
-            "GroupQueryAttention", [qkv, "", "", *past, seqlens_k, total_len, cos, sin],
+            "GroupQueryAttention", [*self.make_qkv(layer, base, x), *past, seqlens_k, total_len, cos, sin],
             f"{base}/GroupQueryAttention", outputs=[f"{base}/GroupQueryAttention/output_0", *present],
             domain="com.microsoft", num_heads=spec.num_heads, kv_num_heads=spec.num_kv_heads,
             scale=float(spec.head_dim ** -0.5), do_rotary=1, rotary_interleaved=0, local_window_size=-1,
         )[0]
         return self.make_matmul(f"{base}/o_proj", out, [hf(layer, "self_attn.o_proj")])
+
+    def make_qkv(self, layer: int, base: str, x: str) -> list[str]:
+        """GroupQueryAttention's query, key and value inputs: q, k and v packed into one MatMul (key and
+        value empty)."""
+        qkv = self.make_matmul(f"{base}/qkv_proj", x, [hf(layer, f"self_attn.{p}_proj") for p in "qkv"])
+        return [qkv, "", ""]
 
     def make_mlp(self, layer: int, x: str) -> str:
         """

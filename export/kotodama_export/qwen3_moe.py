@@ -22,33 +22,20 @@ class Qwen3MoeBuilder(LlamaBuilder):
         super().__init__(*args)
         self.router_logits = router_logits
 
-    def make_attention(self, layer: int, x: str, seqlens_k: str, total_len: str, cos: str, sin: str) -> str:
+    def make_qkv(self, layer: int, base: str, x: str) -> list[str]:
         """
-        x ─► MatMul q ─► Reshape [.., heads, head_dim] ─► RMSNorm (q_norm) ─► Reshape ─┐
-          ├► MatMul k ─► Reshape [.., kv_heads, head_dim] ─► RMSNorm (k_norm) ─► Reshape ─┤
-          └► MatMul v ──────────────────────────────────────────────────────────────────┴─► GroupQueryAttention
-                                              (rotary inside, after the norms) ─► MatMul o_proj
+        x ─► MatMul q ─► Reshape [.., heads, head_dim] ─► RMSNorm (q_norm) ─► Reshape ─► query
+          ├► MatMul k ─► Reshape [.., kv_heads, head_dim] ─► RMSNorm (k_norm) ─► Reshape ─► key
+          └► MatMul v ──────────────────────────────────────────────────────────────► value
+        GroupQueryAttention applies the rotary after these norms.
         """
-        base = f"/model/layers.{layer}/attn"
         spec = self.spec
         q = self.make_matmul(f"{base}/q_proj", x, [hf(layer, "self_attn.q_proj")])
         k = self.make_matmul(f"{base}/k_proj", x, [hf(layer, "self_attn.k_proj")])
         v = self.make_matmul(f"{base}/v_proj", x, [hf(layer, "self_attn.v_proj")])
         q = self._head_norm(f"{base}/q_norm", q, spec.num_heads, hf(layer, "self_attn.q_norm"))
         k = self._head_norm(f"{base}/k_norm", k, spec.num_kv_heads, hf(layer, "self_attn.k_norm"))
-        kv_shape = ["batch_size", spec.num_kv_heads, "past_sequence_length", spec.head_dim]
-        present_shape = ["batch_size", spec.num_kv_heads, "total_sequence_length", spec.head_dim]
-        past = [self.g.add_input(f"past_key_values.{layer}.{kv}", self.act.onnx_type, kv_shape) for kv in ("key", "value")]
-        present = [f"present.{layer}.key", f"present.{layer}.value"]
-        for name in present:
-            self.g.add_output(name, self.act.onnx_type, present_shape)
-        out = self.g.node(
-            "GroupQueryAttention", [q, k, v, *past, seqlens_k, total_len, cos, sin],
-            f"{base}/GroupQueryAttention", outputs=[f"{base}/GroupQueryAttention/output_0", *present],
-            domain="com.microsoft", num_heads=spec.num_heads, kv_num_heads=spec.num_kv_heads,
-            scale=float(spec.head_dim ** -0.5), do_rotary=1, rotary_interleaved=0, local_window_size=-1,
-        )[0]
-        return self.make_matmul(f"{base}/o_proj", out, [hf(layer, "self_attn.o_proj")])
+        return [q, k, v]
 
     def _head_norm(self, name: str, x: str, heads: int, weight: str) -> str:
         """RMSNorm over each head's head_dim values, as Qwen3 normalizes q and k before the rotary."""

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -54,3 +55,27 @@ def genai_greedy(model_dir: Path, ids: list[int], new_tokens: int) -> list[int]:
         generator.generate_next_token()
         tokens.append(int(generator.get_next_tokens()[0]))
     return tokens
+
+
+def dequantized_copy(checkpoint: Path, out: Path, dense: Callable[[str], bool] = lambda name: False) -> Path:
+    """``checkpoint`` with every matrix replaced by its int4 round trip (what an int4 export computes),
+    except those that ``dense`` names; the side files copied. transformers on it gives an int4 graph's
+    logits exactly, which separates graph errors from quantization error."""
+    import torch
+    from safetensors.torch import save_file
+
+    from kotodama_export.checkpoint import Checkpoint
+    from kotodama_export.quant import dequantize_int4, quantize_int4
+
+    out.mkdir()
+    with Checkpoint(checkpoint) as ckpt:
+        tensors = {}
+        for name in ckpt.names():
+            w = ckpt.tensor(name)
+            keep = w.ndim != 2 or dense(name)
+            tensors[name] = torch.from_numpy(w if keep else dequantize_int4(*quantize_int4(w)))
+    save_file(tensors, out / "model.safetensors")
+    for f in checkpoint.iterdir():
+        if f.suffix != ".safetensors" and not f.name.endswith(".index.json"):
+            (out / f.name).write_bytes(f.read_bytes())
+    return out

@@ -10,12 +10,9 @@ import numpy as np
 import onnx
 import pytest
 import torch
-from safetensors.torch import save_file
 
-from conftest import JAPANESE_PROMPT, PROMPTS, genai_greedy
-from kotodama_export.checkpoint import Checkpoint
+from conftest import JAPANESE_PROMPT, PROMPTS, dequantized_copy, genai_greedy
 from kotodama_export.convert import convert
-from kotodama_export.quant import dequantize_int4, quantize_int4
 from kotodama_export.random_checkpoint import preset_config, write_random_checkpoint
 from kotodama_export.rope import rotary_caches
 from kotodama_export.spec import read_spec
@@ -33,17 +30,7 @@ def test_fp32_export_equals_transformers_over_prefill_and_32_decode_steps(tiny_c
 def test_int4_graph_computes_exactly_its_dequantized_weights(tiny_checkpoint: Path, tmp_path: Path):
     """Separates graph errors from quantization error: transformers running the int4 weights, dequantized,
     must give the int4 graph's logits (accuracy_level 0 keeps activations in float32)."""
-    dequantized = tmp_path / "dequantized"
-    dequantized.mkdir()
-    with Checkpoint(tiny_checkpoint) as ckpt:
-        tensors = {}
-        for name in ckpt.names():
-            w = ckpt.tensor(name)
-            tensors[name] = torch.from_numpy(dequantize_int4(*quantize_int4(w)) if w.ndim == 2 else w)
-    save_file(tensors, dequantized / "model.safetensors")
-    for f in tiny_checkpoint.iterdir():
-        if f.suffix != ".safetensors" and not f.name.endswith(".index.json"):
-            (dequantized / f.name).write_bytes(f.read_bytes())
+    dequantized = dequantized_copy(tiny_checkpoint, tmp_path / "dequantized")
     exported = convert(tiny_checkpoint, tmp_path / "int4-level0", "cpu", "int4", accuracy_level=0)
 
     result = run_verification(dequantized, exported, PROMPTS, new_tokens=32)

@@ -10,13 +10,10 @@ import numpy as np
 import onnx
 import pytest
 import torch
-from safetensors.torch import save_file
 
-from conftest import JAPANESE_PROMPT, PROMPTS, genai_greedy
-from kotodama_export.checkpoint import Checkpoint
+from conftest import JAPANESE_PROMPT, PROMPTS, dequantized_copy, genai_greedy
 from kotodama_export.convert import convert
 from kotodama_export.errors import ExportError
-from kotodama_export.quant import dequantize_int4, quantize_int4
 from kotodama_export.random_checkpoint import preset_config, write_random_checkpoint
 from kotodama_export.verify import OnnxDecoder, run_verification
 
@@ -103,18 +100,8 @@ def test_the_graph_routes_each_token_to_the_experts_that_transformers_chooses(mo
 
 def test_int4_graph_computes_exactly_its_dequantized_experts(moe_checkpoint: Path, tmp_path: Path):
     """QMoE against transformers running the same 4-bit weights dequantized (the router stays dense)."""
-    dequantized = tmp_path / "dequantized"
-    dequantized.mkdir()
-    with Checkpoint(moe_checkpoint) as ckpt:
-        tensors = {}
-        for name in ckpt.names():
-            w = ckpt.tensor(name)
-            keep = w.ndim != 2 or name.endswith("mlp.gate.weight")
-            tensors[name] = torch.from_numpy(w if keep else dequantize_int4(*quantize_int4(w)))
-    save_file(tensors, dequantized / "model.safetensors")
-    for f in moe_checkpoint.iterdir():
-        if f.suffix != ".safetensors" and not f.name.endswith(".index.json"):
-            (dequantized / f.name).write_bytes(f.read_bytes())
+    dequantized = dequantized_copy(moe_checkpoint, tmp_path / "dequantized",
+                                   dense=lambda name: name.endswith("mlp.gate.weight"))
     exported = convert(moe_checkpoint, tmp_path / "int4-level0", "cpu", "int4", accuracy_level=0)
     assert any(n.op_type == "QMoE" for n in onnx.load(str(exported / "model.onnx"), load_external_data=False).graph.node)
 
