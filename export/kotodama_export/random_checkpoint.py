@@ -21,6 +21,7 @@ from .errors import ExportError
 from .graph import BFLOAT16, FLOAT32, DType
 from .llama import EMBED, FINAL_NORM, LM_HEAD, hf
 from .sp_tokenizer import build_tokenizer_json
+from .spec import is_sparse_layer
 
 PRESETS_DIR = Path(__file__).parent / "presets"
 SHARED_PRESETS = {"llm-jp-4-8b": "config-llm-jp-4-8b.json", "llm-jp-4-32b-a3b": "config-llm-jp-4-32b-a3b.json"}
@@ -66,7 +67,8 @@ def llama_tensors(config: dict) -> Iterator[tuple[str, tuple[int, ...]]]:
             yield hf(layer, "self_attn.q_norm"), (d,)
             yield hf(layer, "self_attn.k_norm"), (d,)
         yield hf(layer, "post_attention_layernorm"), (h,)
-        if moe and _sparse(config, layer):
+        if moe and is_sparse_layer(layer, config.get("num_experts", 0), config.get("mlp_only_layers") or [],
+                                   config.get("decoder_sparse_step") or 1):
             experts, mi = config["num_experts"], config["moe_intermediate_size"]
             yield hf(layer, "mlp.gate"), (experts, h)
             for e in range(experts):
@@ -80,11 +82,6 @@ def llama_tensors(config: dict) -> Iterator[tuple[str, tuple[int, ...]]]:
     yield FINAL_NORM, (h,)
     if not config.get("tie_word_embeddings", False):
         yield LM_HEAD, (v, h)
-
-
-def _sparse(config: dict, layer: int) -> bool:
-    return (config.get("num_experts", 0) > 0 and layer not in (config.get("mlp_only_layers") or [])
-            and (layer + 1) % (config.get("decoder_sparse_step") or 1) == 0)
 
 
 def write_random_checkpoint(out: Path, *, preset: str | None = None, config: Path | None = None,

@@ -41,9 +41,13 @@ class ModelSpec:
     mlp_only_layers: tuple[int, ...] = ()
 
     def is_sparse(self, layer: int) -> bool:
-        """Whether the layer's MLP is the mixture of experts (transformers' rule), else a dense MLP."""
-        return (self.num_experts > 0 and layer not in self.mlp_only_layers
-                and (layer + 1) % self.decoder_sparse_step == 0)
+        return is_sparse_layer(layer, self.num_experts, self.mlp_only_layers, self.decoder_sparse_step)
+
+
+def is_sparse_layer(layer: int, num_experts: int, mlp_only_layers: tuple[int, ...] | list[int],
+                    decoder_sparse_step: int) -> bool:
+    """Whether the layer's MLP is the mixture of experts (transformers' rule), else a dense MLP."""
+    return num_experts > 0 and layer not in mlp_only_layers and (layer + 1) % decoder_sparse_step == 0
 
 
 def read_spec(checkpoint: Path) -> ModelSpec:

@@ -51,10 +51,6 @@ public final class DemoModel {
     public static Path extract(Path cache) {
         byte[] manifest = read(MANIFEST);
         Path home = cache.resolve("demo-" + HexFormat.of().formatHex(sha256(manifest), 0, 8));
-        Path model = home.resolve(NAME);
-        if (Files.isRegularFile(model.resolve(MANIFEST))) {
-            return model;
-        }
         try {
             StagedDirectory.create(home, staging -> {
                 Path target = Files.createDirectory(staging.resolve(NAME));
@@ -70,7 +66,7 @@ public final class DemoModel {
             throw new UncheckedIOException("cannot copy the demo model into " + cache
                     + "; make it writable or set kotodama.model-dir to an exported model", ex);
         }
-        return model;
+        return home.resolve(NAME);
     }
 
     private static List<String> files(byte[] manifest) {
