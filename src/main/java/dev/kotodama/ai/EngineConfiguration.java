@@ -7,6 +7,7 @@ import dev.kotodama.demo.DemoModel;
 import dev.kotodama.engine.Decoder;
 import dev.kotodama.engine.Engine;
 import dev.kotodama.engine.ModelDirectory;
+import dev.kotodama.engine.OptimizedModelCache;
 import dev.kotodama.engine.SessionOptionsFactory;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -51,7 +52,8 @@ public class EngineConfiguration {
         long started = System.nanoTime();
         SessionOptionsFactory options = new SessionOptionsFactory(OrtEnvironment.getEnvironment(), properties.threads(),
                 properties.graphOptimization());
-        Decoder decoder = Decoder.load(directory, options, properties.executionProvider());
+        Decoder decoder = Decoder.load(directory, options, properties.executionProvider(),
+                properties.optimizedModelCache() == null ? null : new OptimizedModelCache(properties.optimizedModelCache()));
         logger.info("loaded {} ({} {}, {} provider) in {} ms", directory.path(), directory.manifest().target(),
                 directory.manifest().precision(), decoder.provider().used(), (System.nanoTime() - started) / 1_000_000);
         return new Engine(decoder, properties.engineOptions());

@@ -24,6 +24,8 @@ import org.springframework.util.unit.DataSize;
  * @param threads ONNX Runtime intra-op threads; 0 lets ONNX Runtime choose (one per physical core)
  * @param graphOptimization how far ONNX Runtime rewrites the graph at load: no_opt,
  *     basic_opt, extended_opt, all_opt
+ * @param optimizedModelCache a folder where the first load saves ONNX Runtime's optimized graph, which
+ *     later loads read instead of optimizing again; unset: every load optimizes
  * @param kvCacheBudget KV-cache memory that concurrent generations may hold together
  * @param maxQueued generations that may wait for admission before requests are refused as busy
  * @param shutdownGrace at shutdown, how long running generations may go on before they end with finish
@@ -34,6 +36,7 @@ import org.springframework.util.unit.DataSize;
 public record KotodamaProperties(@Nullable Path modelDir, @DefaultValue("true") boolean demoModel,
         @DefaultValue("auto") ExecutionProvider executionProvider,
         @DefaultValue("0") int threads, @DefaultValue("all_opt") OptLevel graphOptimization,
+        @Nullable Path optimizedModelCache,
         @DefaultValue("2GB") DataSize kvCacheBudget, @DefaultValue("16") int maxQueued,
         @DefaultValue("20s") Duration shutdownGrace, @DefaultValue Chat chat) {
 

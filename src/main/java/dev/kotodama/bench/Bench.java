@@ -15,11 +15,13 @@ import dev.kotodama.engine.ExecutionProvider;
 import dev.kotodama.engine.KvCache;
 import dev.kotodama.engine.ModelDirectory;
 import dev.kotodama.engine.ModelDirectoryException;
+import dev.kotodama.engine.OptimizedModelCache;
 import dev.kotodama.engine.SessionOptionsFactory;
 import dev.kotodama.engine.sampling.Sampler;
 import dev.kotodama.engine.sampling.Samplers;
 import dev.kotodama.engine.sampling.SamplingParameters;
 import dev.kotodama.engine.sampling.TokenHistory;
+import org.jspecify.annotations.Nullable;
 import tools.jackson.databind.json.JsonMapper;
 
 /**
@@ -43,7 +45,7 @@ import tools.jackson.databind.json.JsonMapper;
 public final class Bench {
 
     private static final String USAGE =
-            "usage: Bench --model DIR --prompt-tokens N --new-tokens M [--threads T] [--greedy]";
+            "usage: Bench --model DIR --prompt-tokens N --new-tokens M [--threads T] [--greedy] [--optimized-model-cache DIR]";
 
     private static final long PROMPT_SEED = 20_261_126L; // prompt ids: ordinary text ids in [1000, 100000)
     private static final int FIRST_PROMPT_ID = 1_000;
@@ -57,8 +59,9 @@ public final class Bench {
     private Bench() {
     }
 
-    /** The command line; {@code threads} 0 means ONNX Runtime's default. */
-    record Arguments(Path model, int promptTokens, int newTokens, int threads, boolean greedy) {
+    /** The command line; {@code threads} 0 means ONNX Runtime's default; {@code optimizedModelCache} may be null. */
+    record Arguments(Path model, int promptTokens, int newTokens, int threads, boolean greedy,
+            @Nullable Path optimizedModelCache) {
 
         static Arguments parse(String[] args) {
             Path model = null;
@@ -66,6 +69,7 @@ public final class Bench {
             int newTokens = 0;
             int threads = 0;
             boolean greedy = false;
+            Path optimizedModelCache = null;
             for (int i = 0; i < args.length; i++) {
                 switch (args[i]) {
                     case "--model" -> model = Path.of(value(args, ++i));
@@ -73,13 +77,14 @@ public final class Bench {
                     case "--new-tokens" -> newTokens = number(args, ++i, 2); // decode speed needs a second token
                     case "--threads" -> threads = number(args, ++i, 0);
                     case "--greedy" -> greedy = true;
+                    case "--optimized-model-cache" -> optimizedModelCache = Path.of(value(args, ++i));
                     default -> throw new IllegalArgumentException("unknown argument '" + args[i] + "'");
                 }
             }
             if (model == null || promptTokens == 0 || newTokens == 0) {
                 throw new IllegalArgumentException("--model, --prompt-tokens and --new-tokens are required");
             }
-            return new Arguments(model, promptTokens, newTokens, threads, greedy);
+            return new Arguments(model, promptTokens, newTokens, threads, greedy, optimizedModelCache);
         }
 
         ModelDirectory openModel() {
@@ -127,7 +132,9 @@ public final class Bench {
             return;
         }
         SessionOptionsFactory options = new SessionOptionsFactory(environment, arguments.threads());
-        try (Decoder decoder = Decoder.load(directory, options, ExecutionProvider.CPU)) {
+        OptimizedModelCache cache =
+                arguments.optimizedModelCache() == null ? null : new OptimizedModelCache(arguments.optimizedModelCache());
+        try (Decoder decoder = Decoder.load(directory, options, ExecutionProvider.CPU, cache)) {
             long loadNanos = System.nanoTime() - started;
             progress("ONNX Runtime %s: loaded %s in %.1f s (intra-op threads: %s)", environment.getVersion(),
                     directory.path(), seconds(loadNanos), arguments.threads() == 0 ? "default" : arguments.threads());

@@ -14,6 +14,7 @@ import ai.onnxruntime.OnnxValue;
 import ai.onnxruntime.OrtEnvironment;
 import ai.onnxruntime.OrtException;
 import ai.onnxruntime.OrtSession;
+import org.jspecify.annotations.Nullable;
 
 /**
  * The exported decoder graph in an ONNX Runtime session: one forward pass over new tokens of one
@@ -65,11 +66,26 @@ public final class Decoder implements AutoCloseable {
      * @throws ModelDirectoryException when ONNX Runtime cannot load the graph
      */
     public static Decoder load(ModelDirectory directory, SessionOptionsFactory options, ExecutionProvider requested) {
+        return load(directory, options, requested, null);
+    }
+
+    /**
+     * Loads the directory's graph on the requested provider, through {@code cache} when it is not null.
+     *
+     * @throws ProviderUnavailableException when CUDA is required and does not load
+     * @throws ModelDirectoryException when ONNX Runtime cannot load the graph
+     * @throws java.io.UncheckedIOException when the cache cannot be written
+     */
+    public static Decoder load(ModelDirectory directory, SessionOptionsFactory options, ExecutionProvider requested,
+            @Nullable OptimizedModelCache cache) {
         Objects.requireNonNull(directory, "directory must not be null");
         Objects.requireNonNull(options, "options must not be null");
         OrtEnvironment environment = OrtEnvironment.getEnvironment();
         try (ProviderSessionOptions chosen = options.create(requested)) {
-            OrtSession session = environment.createSession(directory.modelFile().toString(), chosen.options());
+            OrtSession session = cache == null
+                    ? environment.createSession(directory.modelFile().toString(), chosen.options())
+                    : cache.open(environment, directory, chosen.options(), chosen.choice().used(),
+                            options.optimizationLevel());
             return new Decoder(environment, session, directory, chosen.choice());
         }
         catch (OrtException ex) {

@@ -55,6 +55,11 @@ public final class SessionOptionsFactory {
         this.optimizationLevel = Objects.requireNonNull(optimizationLevel, "optimizationLevel must not be null");
     }
 
+    /** How far ONNX Runtime rewrites the graph at load. */
+    public OptLevel optimizationLevel() {
+        return optimizationLevel;
+    }
+
     /**
      * Session options for the requested provider. The caller owns, and closes, the result.
      *
