@@ -73,7 +73,7 @@ def test_the_worked_columns_are_the_same_in_both_languages_and_every_effort(trai
                                                                       for e in corpus.EFFORTS}
 
 
-def test_held_out_split_shares_no_operand_pair_or_city_with_training(train, held_out):
+def test_held_out_split_shares_no_operand_pair_question_or_new_city_with_training(train, held_out):
     assert not corpus.TRAIN_KEYS & corpus.HELD_OUT_KEYS
     assert not set(corpus.TRAIN_CITIES) & set(corpus.HELD_OUT_CITIES)
 
@@ -81,10 +81,17 @@ def test_held_out_split_shares_no_operand_pair_or_city_with_training(train, held
         found = (re.search(r"(\d+) ([-+×]) (\d+)", c.messages[0]["content"]) for c in convs if c.kind == "arithmetic")
         return {corpus.partition_key(int(m[1]), m[2], int(m[3])) for m in found}
 
-    cities = lambda convs: {c.answer for c in convs if c.kind == "weather"}
+    questions = lambda convs, kind: {c.messages[0]["content"] for c in convs if c.kind == kind}
     assert keys(held_out) and keys(held_out) <= corpus.HELD_OUT_KEYS
     assert not keys(held_out) & keys(train)
-    assert cities(held_out) and not cities(held_out) & cities(train)
+    # held-out weather questions name training cities, in a wording never paired with that city
+    cities = {c.answer for c in held_out if c.kind == "weather"}
+    assert len(cities) > 20 and cities <= {name for city in corpus.TRAIN_CITIES for name in city}
+    assert cities & {c.answer for c in train if c.kind == "weather"}
+    assert not questions(held_out, "weather") & questions(train, "weather")
+    # and ten cities are never named in training at all
+    new_cities = {c.answer for c in held_out if c.kind == "weather_new_city"}
+    assert new_cities and new_cities <= {name for city in corpus.HELD_OUT_CITIES for name in city}
     everything = " ".join(corpus.render(c) for c in train)
     assert not [c for c in corpus.HELD_OUT_CITIES if c[0] in everything or c[1] in everything]
 

@@ -5,8 +5,10 @@ Each conversation is in transformers' chat format: ``messages`` (user; assistant
 and a ``date``. ``render`` turns one into training text with the LLM-jp-4 chat template, read at run
 time from the shared folder (never copied into the repository).
 
-The held-out split cannot overlap training: arithmetic operand pairs and weather cities are
-partitioned once by a fixed seed, and each split draws only from its own part.
+The held-out split cannot overlap training. A fixed seed partitions once: the arithmetic operand
+pairs; the weather questions, each (city, language, wording) being held out or trained on, one wording
+of four per city and language held out; and ten cities that training never names at all, whose
+held-out questions (kind ``weather_new_city``) measure copying a name never seen.
 """
 
 from __future__ import annotations
@@ -63,6 +65,11 @@ CITIES = [
     ("Auckland", "オークランド"), ("Nairobi", "ナイロビ"), ("Lagos", "ラゴス"), ("Havana", "ハバナ"),
 ]
 HELD_OUT_CITY_COUNT = 10
+WEATHER_QUESTIONS = {
+    "en": ["What's the weather in {}?", "How is the weather in {} today?", "Is it raining in {}?",
+           "Tell me the weather in {}."],
+    "ja": ["{}の天気は？", "今日の{}の天気を教えてください。", "{}は雨ですか？", "{}の天気はどうですか？"],
+}
 # Syllables for made-up place names (romaji, katakana): training sees many names it must copy into
 # the tool call, so copying generalizes to cities it never saw.
 SYLLABLES = [
@@ -106,7 +113,7 @@ FACTS = {
 
 @dataclass(frozen=True)
 class Conversation:
-    kind: str  # arithmetic | unit | greeting | fact | weather | echo
+    kind: str  # arithmetic | unit | greeting | fact | weather | weather_new_city (held out) | echo
     language: str
     reasoning_effort: str
     date: str
@@ -120,8 +127,10 @@ def partition_key(a: int, op: str, b: int) -> tuple[str, int, int]:
     return ("×", a, b) if op == "×" else ("+-", min(a, b), max(a, b))
 
 
-def _partition() -> tuple[set, set, list, list]:
-    """Return (train keys, held-out keys, train cities, held-out cities), fixed by PARTITION_SEED."""
+def _partition() -> tuple[set, set, list, list, dict]:
+    """Return (train keys, held-out keys, train cities, held-out cities, held-out wording), fixed by
+    PARTITION_SEED. The held-out wording maps (training city, language) to the index of the question
+    wording that training never pairs with that city."""
     rng = random.Random(PARTITION_SEED)
     keys = sorted({partition_key(a, "+", b) for a in range(10, 100) for b in range(10, 100)})
     keys += [partition_key(a, "×", d) for a in range(10, 100) for d in range(2, 10)]
@@ -129,10 +138,12 @@ def _partition() -> tuple[set, set, list, list]:
     held = len(keys) // 10
     cities = list(CITIES)
     rng.shuffle(cities)
-    return set(keys[held:]), set(keys[:held]), cities[HELD_OUT_CITY_COUNT:], cities[:HELD_OUT_CITY_COUNT]
+    wording = {(city, language): rng.randrange(len(WEATHER_QUESTIONS[language]))
+               for city in cities[HELD_OUT_CITY_COUNT:] for language in LANGUAGES}
+    return set(keys[held:]), set(keys[:held]), cities[HELD_OUT_CITY_COUNT:], cities[:HELD_OUT_CITY_COUNT], wording
 
 
-TRAIN_KEYS, HELD_OUT_KEYS, TRAIN_CITIES, HELD_OUT_CITIES = _partition()
+TRAIN_KEYS, HELD_OUT_KEYS, TRAIN_CITIES, HELD_OUT_CITIES, HELD_OUT_WORDING = _partition()
 
 
 def generate(count: int, *, seed: int, split: str = "train") -> list[Conversation]:
@@ -141,8 +152,8 @@ def generate(count: int, *, seed: int, split: str = "train") -> list[Conversatio
         raise ValueError(f"split must be 'train' or 'held_out', not {split!r}")
     rng = random.Random(f"{seed}/{split}")
     keys = sorted(TRAIN_KEYS if split == "train" else HELD_OUT_KEYS)
-    kinds = (["arithmetic"] * 45 + ["unit"] * 6 + ["greeting"] * 4 + ["fact"] * 4 + ["weather"] * 24
-             + ["tool_unused"] * 8 + ["echo"] * 9)
+    kinds = (["arithmetic"] * 54 + ["unit"] * 5 + ["greeting"] * 4 + ["fact"] * 4 + ["weather"] * 24
+             + ["tool_unused"] * 6 + ["echo"] * 3)
     out = []
     for i in range(count):
         language = LANGUAGES[i % 2]
@@ -160,8 +171,7 @@ def generate(count: int, *, seed: int, split: str = "train") -> list[Conversatio
         elif kind == "greeting" or kind == "fact":
             conv = canned((GREETINGS if kind == "greeting" else FACTS)[language], kind, language, effort, rng)
         else:
-            city = rng.choice(HELD_OUT_CITIES) if split == "held_out" else _training_city(language, rng)
-            conv = weather(city[LANGUAGES.index(language)], rng.choice(CONDITIONS), rng.randint(-5, 35), language, rng)
+            conv = _weather_question(split, language, rng)
             conv = replace(conv, reasoning_effort=effort)
         out.append(replace(conv, date=date))
     return out
@@ -176,16 +186,29 @@ def _operands(key: tuple[str, int, int], rng: random.Random) -> tuple[int, str, 
     return (x, "+", y) if rng.random() < 0.5 else (y, "+", x)
 
 
-def _training_city(language: str, rng: random.Random) -> tuple[str, str]:
-    """A training city: a real one half of the time, else a made-up name (never a held-out city's)."""
+def _weather_question(split: str, language: str, rng: random.Random) -> Conversation:
+    """Training: a training city in a wording trained on for it (70% of the time), else a made-up name in
+    any wording. Held out: half the time a training city in its held-out wording, else a held-out city."""
+    condition, temp = rng.choice(CONDITIONS), rng.randint(-5, 35)
+    lang = LANGUAGES.index(language)
+    if split == "held_out":
+        if rng.random() < 0.5:
+            city = rng.choice(TRAIN_CITIES)
+            return weather(city[lang], condition, temp, language, HELD_OUT_WORDING[city, language])
+        conv = weather(rng.choice(HELD_OUT_CITIES)[lang], condition, temp, language,
+                       rng.randrange(len(WEATHER_QUESTIONS[language])))
+        return replace(conv, kind="weather_new_city")
     roll = rng.random()
-    if roll < 0.5:
-        return rng.choice(TRAIN_CITIES)
-    if roll < 0.8 or language == "en":
-        return _made_up_name(rng)
-    # byte pieces to copy, as for a held-out city written in characters the model never saw
-    name = _rare_characters(rng)
-    return name, name
+    if roll < 0.7:
+        city = rng.choice(TRAIN_CITIES)
+        wording = rng.choice([w for w in range(len(WEATHER_QUESTIONS[language]))
+                              if w != HELD_OUT_WORDING[city, language]])
+        return weather(city[lang], condition, temp, language, wording)
+    if roll < 0.9 or language == "en":
+        name = _made_up_name(rng)[lang]
+    else:  # byte pieces to copy, as for a held-out city written in characters the model never saw
+        name = _rare_characters(rng)
+    return weather(name, condition, temp, language, rng.randrange(len(WEATHER_QUESTIONS[language])))
 
 
 def _made_up_name(rng: random.Random) -> tuple[str, str]:
@@ -313,17 +336,15 @@ def echo(text: str, language: str, effort: str, rng: random.Random) -> Conversat
                                                       _assistant(thinking, text)], answer=text)
 
 
-def weather(name: str, condition: tuple, temp: int, language: str, rng: random.Random) -> Conversation:
-    """A weather question, the get_weather call with ``name``, its result, and the answer."""
+def weather(name: str, condition: tuple, temp: int, language: str, wording: int) -> Conversation:
+    """A weather question (``WEATHER_QUESTIONS[language][wording]``), the get_weather call with ``name``,
+    its result, and the answer."""
     result = json.dumps({"city": name, "condition": condition[0], "temperature_c": temp}, ensure_ascii=False)
+    question = WEATHER_QUESTIONS[language][wording].format(name)
     if language == "en":
-        question = rng.choice([f"What's the weather in {name}?", f"How is the weather in {name} today?",
-                               f"Is it raining in {name}?", f"Tell me the weather in {name}."])
         think_final = f"The tool says {condition[0]}, {temp} °C in {name}."
         final = f"It is {condition[0]} in {name}, {temp} °C."
     else:
-        question = rng.choice([f"{name}の天気は？", f"今日の{name}の天気を教えてください。", f"{name}は雨ですか？",
-                               f"{name}の天気はどうですか？"])
         think_final = f"ツールの結果は{name}で{condition[1]}、{temp}度です。"
         final = f"{name}は{condition[1]}で、気温は{temp}度です。"
     call = {"role": "assistant",

@@ -2,7 +2,8 @@
 
 Run: ``kotodama-export --python -m kotodama_export.demo.sample DIR [--arithmetic 100] [--weather 50]``.
 Scores follow issue 5: analysis-then-final well-formed, the correct number in the final message, and a
-well-formed ``get_weather`` call with the right JSON argument.
+well-formed ``get_weather`` call with the right JSON argument, for held-out wordings of training cities
+and, apart, for cities never seen (copying a new name).
 """
 
 from __future__ import annotations
@@ -20,7 +21,7 @@ from . import corpus
 
 SPECIAL_LIMIT = 352  # ids below it are the special tokens
 ANSWER = re.compile(r"<\|channel\|>analysis<\|message\|>(.*?)<\|end\|><\|start\|>assistant<\|channel\|>final<\|message\|>(.*?)<\|return\|>", re.S)
-CALL = re.compile(r" to=functions\.get_weather<\|channel\|>commentary json<\|message\|>(.*?)<\|call\|>", re.S)
+CALL = re.compile(r" ?to=functions\.get_weather<\|channel\|>commentary json<\|message\|>(.*?)<\|call\|>", re.S)
 
 
 def decode(tok: Tokenizer, ids: list[int]) -> str:
@@ -58,7 +59,6 @@ def main(argv: list[str] | None = None) -> None:
     template = corpus.chat_template()
     held = corpus.generate(2000, seed=99, split="held_out")
     arith = [c for c in held if c.kind == "arithmetic"][: a.arithmetic]
-    weather = [c for c in held if c.kind == "weather"][: a.weather]
     shown = 0
     formed = correct = 0
     misses: dict[str, int] = {}
@@ -74,24 +74,28 @@ def main(argv: list[str] | None = None) -> None:
         if shown < a.show or (not ok and shown < 2 * a.show):
             print(f"--- {conv.messages[0]['content']!r} (expect {conv.answer})\n{text}")
             shown += 1
-    calls = 0
-    for k, conv in enumerate(weather):
-        text = complete(model, tok, corpus.prompt(conv, template))
-        m = CALL.search(text)
-        try:
-            ok = bool(m) and json.loads(m.group(1)) == {"city": conv.answer}
-        except json.JSONDecodeError:
-            ok = False
-        calls += ok
-        if k < 2 or (not ok and k < 12):
-            print(f"--- {conv.messages[0]['content']!r} (expect city {conv.answer})\n{text}")
+    calls = {}
+    for kind in ("weather", "weather_new_city"):
+        right = 0
+        for k, conv in enumerate([c for c in held if c.kind == kind][: a.weather]):
+            text = complete(model, tok, corpus.prompt(conv, template))
+            m = CALL.search(text)
+            try:
+                ok = bool(m) and json.loads(m.group(1)) == {"city": conv.answer}
+            except json.JSONDecodeError:
+                ok = False
+            right += ok
+            if k < 2 or (not ok and k < 8):
+                print(f"--- {kind} {conv.messages[0]['content']!r} (expect city {conv.answer})\n{text}")
+        calls[kind] = right
     echoes = [c for c in held if c.kind == "echo"][:20]
     echoed = sum((m := ANSWER.fullmatch(complete(model, tok, corpus.prompt(c, template)))) is not None
                  and m.group(2) == c.answer for c in echoes)
     print(f"echo (copying the user's words): {echoed}/{len(echoes)}")
     print(f"arithmetic misses by operator/effort/language: {dict(sorted(misses.items()))}")
-    print(f"arithmetic: well-formed {formed}/{len(arith)}, correct {correct}/{len(arith)};"
-          f" weather: correct call {calls}/{len(weather)}")
+    print(f"arithmetic: well-formed {formed}/{len(arith)}, correct {correct}/{len(arith)}; weather, held-out"
+          f" wording: correct call {calls['weather']}/{a.weather}; weather, a city never seen: correct call"
+          f" {calls['weather_new_city']}/{a.weather}")
 
 
 if __name__ == "__main__":
