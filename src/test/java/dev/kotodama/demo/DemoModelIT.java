@@ -36,10 +36,11 @@ import static org.assertj.core.api.Assertions.assertThat;
 /**
  * Issue 5's evaluation of the embedded demo model, through the Spring AI chat model with greedy
  * decoding. The prompts are the held-out split of the demo's training corpus
- * (export/kotodama_export/demo/corpus.py: operand pairs and cities that training never saw), written
- * by java_fixtures.py into demo-held-out.json. Each test prints its figures. The issue asks for 80%
- * correct numbers and 80% correct tool arguments, which this model does not reach (README, "The demo
- * model"); the bounds here are what it does reach, so that a worse model or a broken runtime fails.
+ * (export/kotodama_export/demo/corpus.py: operand pairs, and weather questions in a wording that
+ * training never paired with their city), written by java_fixtures.py into demo-held-out.json, which
+ * also holds questions on cities that training never names. Each test prints its figures. Arithmetic
+ * is held to the issue's bounds (95% well-formed, 80% correct); the tool's arguments are held to what
+ * this model reaches, which is below the issue's 80%.
  */
 class DemoModelIT {
 
@@ -111,13 +112,34 @@ class DemoModelIT {
                 + "correct number %d; some misses: %s%n", cases.size(), wellFormed, correct, wrong);
         assertThat(cases).hasSize(100);
         assertThat(wellFormed).isGreaterThanOrEqualTo(95);
-        assertThat(correct).isGreaterThanOrEqualTo(10);
+        assertThat(correct).isGreaterThanOrEqualTo(80);
     }
 
     @Test
-    void callsTheDeclaredWeatherToolWithJsonArguments() {
+    void callsTheDeclaredWeatherToolWithTheAskedCityInWordingsHeldOut() {
+        ToolCalls calls = weatherCalls("weather");
+
+        assertThat(calls.cases()).isEqualTo(50);
+        assertThat(calls.wellFormed()).isGreaterThanOrEqualTo(45);
+        // the issue asks for 40 (80%); this model reaches 28 (README, "The demo model"): held to that
+        assertThat(calls.right()).isGreaterThanOrEqualTo(25);
+    }
+
+    /** Copying a name never seen into the call: reported, beyond the issue's ask, and held to what it does. */
+    @Test
+    void callsTheDeclaredWeatherToolForCitiesItNeverSaw() {
+        ToolCalls calls = weatherCalls("weather_new_city");
+
+        assertThat(calls.cases()).isEqualTo(50);
+        assertThat(calls.wellFormed()).isGreaterThanOrEqualTo(45);
+    }
+
+    private record ToolCalls(int cases, int wellFormed, int right) {
+    }
+
+    private static ToolCalls weatherCalls(String kind) {
         ToolCallback weather = new DeclaredOnly(heldOut.path("weather_tool").path("function"));
-        List<JsonNode> cases = cases("weather");
+        List<JsonNode> cases = cases(kind);
         int wellFormed = 0;
         int right = 0;
         List<String> wrong = new ArrayList<>();
@@ -136,10 +158,10 @@ class DemoModelIT {
                 wrong.add(c.path("question").asString() + " -> " + calls);
             }
         }
-        System.out.printf("demo model, %d held-out weather prompts (greedy): a get_weather call with JSON arguments "
-                + "{\"city\": text} %d, with the right city %d; some misses: %s%n", cases.size(), wellFormed, right, wrong);
-        assertThat(cases).hasSize(50);
-        assertThat(wellFormed).isGreaterThanOrEqualTo(45);
+        System.out.printf("demo model, %d held-out %s prompts (greedy): a get_weather call with JSON arguments "
+                + "{\"city\": text} %d, with the right city %d; some misses: %s%n", cases.size(), kind, wellFormed, right,
+                wrong);
+        return new ToolCalls(cases.size(), wellFormed, right);
     }
 
     private static Map<?, ?> arguments(AssistantMessage.ToolCall call) {
