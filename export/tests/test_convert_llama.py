@@ -46,7 +46,7 @@ def test_int4_export_stays_close_to_transformers(tiny_checkpoint: Path, tiny_int
     print("int4 on random weights:", json.dumps(result))
 
     # Random weights give nearly flat logits, so int4 noise reorders their top tokens: top-1 agreement is
-    # measured on real weights (test_real_weights.py); the distributions must still agree.
+    # measured on trained weights (the next test, and test_real_weights.py); the distributions must still agree.
     assert result["mean_kl"] <= 0.05
 
 
