@@ -11,6 +11,7 @@ import java.util.HexFormat;
 import java.util.Locale;
 import java.util.Objects;
 import java.util.concurrent.atomic.AtomicReference;
+import java.util.stream.Stream;
 
 import ai.onnxruntime.OrtEnvironment;
 import ai.onnxruntime.OrtException;
@@ -25,8 +26,8 @@ import org.slf4j.LoggerFactory;
  * ones with graph optimization off, so that they skip the rewriting.
  *
  * <p>An entry is keyed by the directory's {@code model.onnx} and {@code kotodama.json}, the provider,
- * the optimization level and ONNX Runtime's version: an optimized graph may hold nodes that only that
- * provider and version run. It is a folder with {@code model.onnx} and its weights in
+ * the optimization level, ONNX Runtime's version and the processor: an optimized graph may hold nodes
+ * that only that provider, version and processor run. It is a folder with {@code model.onnx} and its weights in
  * {@code model.onnx.data}, written beside its place and renamed into it, so that an interrupted first
  * load leaves nothing that a later one would take for an entry.
  */
@@ -114,10 +115,25 @@ public final class OptimizedModelCache {
         catch (IOException ex) {
             throw new UncheckedIOException("cannot read " + directory.path() + ": " + ex.getMessage(), ex);
         }
-        digest.update((provider + "/" + level + "/" + ortVersion).getBytes(StandardCharsets.UTF_8));
+        digest.update((provider + "/" + level + "/" + ortVersion + "/" + processor()).getBytes(StandardCharsets.UTF_8));
         String name = directory.path().toAbsolutePath().normalize().getFileName().toString();
         return name + "-" + provider.name().toLowerCase(Locale.ROOT) + "-"
                 + HexFormat.of().formatHex(digest.digest(), 0, 8);
+    }
+
+    /**
+     * The processor, as far as Java can tell: ONNX Runtime's CPU optimizations (NCHWc layouts) may suit
+     * only the processor they ran on, so a cache folder shared between machines keeps one entry each.
+     */
+    static String processor() {
+        String model = "";
+        try (Stream<String> lines = Files.lines(Path.of("/proc/cpuinfo"))) {
+            model = lines.filter(line -> line.startsWith("model name")).findFirst().orElse("");
+        }
+        catch (IOException | UncheckedIOException ex) {
+            // not Linux, or not readable: the architecture alone
+        }
+        return System.getProperty("os.arch") + " " + model;
     }
 
     private static MessageDigest sha256() {
