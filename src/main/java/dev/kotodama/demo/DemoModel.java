@@ -5,12 +5,11 @@ import java.io.InputStream;
 import java.io.UncheckedIOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.security.MessageDigest;
-import java.security.NoSuchAlgorithmException;
 import java.util.ArrayList;
 import java.util.HexFormat;
 import java.util.List;
 
+import dev.kotodama.io.Sha256;
 import dev.kotodama.io.StagedDirectory;
 import tools.jackson.databind.JsonNode;
 import tools.jackson.databind.json.JsonMapper;
@@ -50,7 +49,7 @@ public final class DemoModel {
      */
     public static Path extract(Path cache) {
         byte[] manifest = read(MANIFEST);
-        Path home = cache.resolve("demo-" + HexFormat.of().formatHex(sha256(manifest), 0, 8));
+        Path home = cache.resolve("demo-" + HexFormat.of().formatHex(Sha256.of(manifest), 0, 8));
         try {
             StagedDirectory.create(home, staging -> {
                 Path target = Files.createDirectory(staging.resolve(NAME));
@@ -97,12 +96,4 @@ public final class DemoModel {
         return in;
     }
 
-    private static byte[] sha256(byte[] bytes) {
-        try {
-            return MessageDigest.getInstance("SHA-256").digest(bytes);
-        }
-        catch (NoSuchAlgorithmException ex) {
-            throw new IllegalStateException("SHA-256 is part of every Java platform", ex);
-        }
-    }
 }

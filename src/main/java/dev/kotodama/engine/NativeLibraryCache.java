@@ -9,12 +9,12 @@ import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.security.MessageDigest;
-import java.security.NoSuchAlgorithmException;
 import java.util.HexFormat;
 import java.util.List;
 import java.util.Locale;
 import java.util.Optional;
 
+import dev.kotodama.io.Sha256;
 import dev.kotodama.io.StagedDirectory;
 
 /**
@@ -78,7 +78,7 @@ public final class NativeLibraryCache {
      */
     public static Optional<Path> install(Path root, ClassLoader classes) {
         String resources = "ai/onnxruntime/native/" + platform() + "/";
-        MessageDigest digest = sha256();
+        MessageDigest digest = Sha256.digest();
         boolean any = false;
         for (String library : LIBRARIES) {
             URL url = classes.getResource(resources + System.mapLibraryName(library));
@@ -131,12 +131,4 @@ public final class NativeLibraryCache {
         }
     }
 
-    private static MessageDigest sha256() {
-        try {
-            return MessageDigest.getInstance("SHA-256");
-        }
-        catch (NoSuchAlgorithmException ex) {
-            throw new IllegalStateException("SHA-256 is part of every Java platform", ex);
-        }
-    }
 }

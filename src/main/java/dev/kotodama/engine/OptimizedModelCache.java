@@ -6,7 +6,6 @@ import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.security.MessageDigest;
-import java.security.NoSuchAlgorithmException;
 import java.util.HexFormat;
 import java.util.Locale;
 import java.util.Objects;
@@ -17,6 +16,7 @@ import ai.onnxruntime.OrtEnvironment;
 import ai.onnxruntime.OrtException;
 import ai.onnxruntime.OrtSession;
 import ai.onnxruntime.OrtSession.SessionOptions.OptLevel;
+import dev.kotodama.io.Sha256;
 import dev.kotodama.io.StagedDirectory;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -107,7 +107,7 @@ public final class OptimizedModelCache {
 
     /** The entry's folder name: what the graph is, and what rewrote it. */
     static String key(ModelDirectory directory, ExecutionProvider provider, OptLevel level, String ortVersion) {
-        MessageDigest digest = sha256();
+        MessageDigest digest = Sha256.digest();
         try {
             digest.update(Files.readAllBytes(directory.modelFile()));
             digest.update(Files.readAllBytes(directory.path().resolve(ModelDirectory.MANIFEST)));
@@ -136,14 +136,6 @@ public final class OptimizedModelCache {
         return System.getProperty("os.arch") + " " + model;
     }
 
-    private static MessageDigest sha256() {
-        try {
-            return MessageDigest.getInstance("SHA-256");
-        }
-        catch (NoSuchAlgorithmException ex) {
-            throw new IllegalStateException("SHA-256 is part of every Java platform", ex);
-        }
-    }
 
     /** Carries ONNX Runtime's failure out of the staging filler, which may throw only IOException. */
     private static final class OrtFailure extends RuntimeException {

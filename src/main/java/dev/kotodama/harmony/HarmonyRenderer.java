@@ -1,8 +1,6 @@
 package dev.kotodama.harmony;
 
 import java.nio.charset.StandardCharsets;
-import java.security.MessageDigest;
-import java.security.NoSuchAlgorithmException;
 import java.time.Clock;
 import java.time.LocalDate;
 import java.util.Arrays;
@@ -11,6 +9,7 @@ import java.util.Map;
 import java.util.Objects;
 import java.util.concurrent.ConcurrentHashMap;
 
+import dev.kotodama.io.Sha256;
 import dev.kotodama.tokenizer.LlmJpTokenizer;
 import org.jspecify.annotations.Nullable;
 
@@ -79,13 +78,8 @@ public final class HarmonyRenderer {
         if (chatTemplate == null) {
             return false;
         }
-        try {
-            byte[] digest = MessageDigest.getInstance("SHA-256").digest(chatTemplate.getBytes(StandardCharsets.UTF_8));
-            return HexFormat.of().formatHex(digest).equals(HarmonyTemplate.SHA256);
-        }
-        catch (NoSuchAlgorithmException ex) {
-            throw new IllegalStateException("SHA-256 is missing from this Java runtime", ex);
-        }
+        byte[] digest = Sha256.of(chatTemplate.getBytes(StandardCharsets.UTF_8));
+        return HexFormat.of().formatHex(digest).equals(HarmonyTemplate.SHA256);
     }
 
     private static final class IntList {

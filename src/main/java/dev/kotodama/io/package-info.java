@@ -1,4 +1,4 @@
-/** Files that the application writes for itself: caches that appear whole or not at all. */
+/** Files that the application writes for itself: caches that appear whole or not at all, and the digest that names them. */
 @NullMarked
 package dev.kotodama.io;
 
