@@ -18,7 +18,7 @@ def prepared(tmp_path_factory):
     conversations = corpus.generate(400, seed=7)
     texts = [corpus.render(c, template) for c in conversations]
     tok = Tokenizer.from_file(str(tokenizer.build(texts, tmp_path_factory.mktemp("demo-train-tok"))))
-    return tok, texts, train.prepare(tok, conversations, template)
+    return tok, texts, train.prepare(tok, conversations, texts)
 
 
 def test_prefix_and_rest_tokenize_to_the_ids_of_the_whole_sample(prepared):

@@ -76,10 +76,11 @@ class Sample:
     mask: list[bool]
 
 
-def prepare(tok: Tokenizer, conversations: list[corpus.Conversation], template: str) -> list[Sample]:
+def prepare(tok: Tokenizer, conversations: list[corpus.Conversation], texts: list[str]) -> list[Sample]:
+    """The samples of ``conversations``, rendered as ``texts``."""
     out = []
-    for conv in conversations:
-        prefix, rest = split_prefix(corpus.render(conv, template))
+    for conv, text in zip(conversations, texts, strict=True):
+        prefix, rest = split_prefix(text)
         ids, mask = encode(tok, rest)
         out.append(Sample((conv.reasoning_effort, conv.tools is not None), tok.encode(prefix).ids, ids, mask))
     return out
@@ -153,14 +154,14 @@ def train(out: Path, *, steps: int, samples: int, tokens_per_batch: int, lr: flo
     random.seed(SEED)
     torch.set_num_threads(2)
     torch.use_deterministic_algorithms(True)
-    torch.set_flush_denormal(True)  # tiny optimizer moments late in training would otherwise slow every step
+    torch.set_flush_denormal(True)  # without it, steps slowed as training went on (0.40 s to 0.52 s)
     template = corpus.chat_template()
     conversations = corpus.generate(samples, seed=SEED)
     texts = [corpus.render(c, template) for c in conversations]
     with atomic_directory(out, force) as staging:
         tok_path = tokenizer.build(texts, staging)
         tok = Tokenizer.from_file(str(tok_path))
-        data = prepare(tok, conversations, template)
+        data = prepare(tok, conversations, texts)
         n_tok = sum(len(s.ids) for s in data)
         n_prefix = sum(len(s.prefix) for s in data)
         print(f"corpus: {len(texts)} conversations, {n_tok} tokens after the shared prefixes"
