@@ -136,7 +136,6 @@ public final class OptimizedModelCache {
         return System.getProperty("os.arch") + " " + model;
     }
 
-
     /** Carries ONNX Runtime's failure out of the staging filler, which may throw only IOException. */
     private static final class OrtFailure extends RuntimeException {
 
