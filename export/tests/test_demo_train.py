@@ -1,8 +1,10 @@
-"""The demo's training batches: one shared prefix per batch, computing exactly the loss of whole samples."""
+"""The demo's training batches: one shared prefix per batch, computing exactly the loss of whole samples,
+weighted where the assistant speaks."""
 
 from __future__ import annotations
 
 import random
+import re
 from collections import Counter
 
 import pytest
@@ -10,6 +12,7 @@ import torch
 from tokenizers import Tokenizer
 
 from kotodama_export.demo import corpus, tokenizer, train
+from kotodama_export.demo.sample import decode
 
 
 @pytest.fixture(scope="module")
@@ -41,21 +44,34 @@ def test_the_shared_prefix_gives_the_loss_and_gradients_of_whole_samples(prepare
     tok, _, samples = prepared
     torch.manual_seed(0)
     model = train.demo_model(tok.get_vocab_size())
-    prefix, ids, labels = next(train.batches(samples, 2048, random.Random(1)))
-    assert ids.shape[0] > 4 and Counter(ids[:, -1].tolist())[train.PAD_ID] > 0  # several rows, some padded
+    prefix, ids, weights = next(b for b in train.batches(samples, 2048, random.Random(1))
+                                if b[1].shape[0] > 4 and Counter(b[1][:, -1].tolist())[train.PAD_ID] > 0)  # several rows, some padded
 
-    shared = train.batch_loss(model, prefix, ids, labels)
+    shared = train.batch_loss(model, prefix, ids, weights)
     shared.backward()
     grads = [p.grad.clone() for p in model.parameters()]
     model.zero_grad()
     rows = ids.shape[0]
-    whole = model(input_ids=torch.cat([prefix.expand(rows, -1), ids], 1),
-                  labels=torch.cat([torch.full((rows, prefix.shape[1]), -100), labels], 1)).loss
+    logits = model(input_ids=torch.cat([prefix.expand(rows, -1), ids], 1)).logits[:, prefix.shape[1]:-1]
+    losses = torch.nn.functional.cross_entropy(logits.transpose(1, 2), ids[:, 1:], reduction="none")
+    whole = (losses * weights[:, 1:]).sum() / weights[:, 1:].sum()
     whole.backward()
 
     assert shared.item() == pytest.approx(whole.item(), abs=1e-5)
     for shared_grad, p in zip(grads, model.parameters()):
         assert torch.allclose(shared_grad, p.grad, atol=1e-6)
+
+
+def test_the_loss_is_taken_on_the_assistant_with_call_arguments_and_digits_weighted(prepared):
+    tok, _, samples = prepared
+    call = next(s for s in samples if train.CALL_WEIGHT in s.weights)
+    by_weight = {w: decode(tok, [i for i, x in zip(call.ids, call.weights) if x == w]) for w in set(call.weights)}
+    assert set(by_weight) == {0.0, 1.0, train.DIGIT_WEIGHT, train.CALL_WEIGHT}
+    assert re.fullmatch(r'\{"city": "[^"]+"\}<\|call\|>', by_weight[train.CALL_WEIGHT]), by_weight
+    assert by_weight[0.0].startswith("<|start|>user<|message|>")
+    assert "<|start|>functions.get_weather to=assistant" in by_weight[0.0]  # the tool's result is read, not said
+    assert "<|channel|>final<|message|>" in by_weight[1.0] and by_weight[1.0].endswith("<|return|>")
+    assert re.fullmatch(r"[\d ]+", by_weight[train.DIGIT_WEIGHT])  # the temperature, in the reasoning and the answer
 
 
 def _without_date(text: str) -> str:

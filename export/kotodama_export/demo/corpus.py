@@ -7,7 +7,7 @@ time from the shared folder (never copied into the repository).
 
 The held-out split cannot overlap training. A fixed seed partitions once: the arithmetic operand
 pairs; the weather questions, each (city, language, wording) being held out or trained on, one wording
-of four per city and language held out; and ten cities that training never names at all, whose
+of eight per city and language held out; and ten cities that training never names at all, whose
 held-out questions (kind ``weather_new_city``) measure copying a name never seen.
 """
 
@@ -67,8 +67,11 @@ CITIES = [
 HELD_OUT_CITY_COUNT = 10
 WEATHER_QUESTIONS = {
     "en": ["What's the weather in {}?", "How is the weather in {} today?", "Is it raining in {}?",
-           "Tell me the weather in {}."],
-    "ja": ["{}の天気は？", "今日の{}の天気を教えてください。", "{}は雨ですか？", "{}の天気はどうですか？"],
+           "Tell me the weather in {}.", "Weather in {}?", "I'm going to {} tomorrow. What's the weather like there?",
+           "Can you check the weather in {} for me?", "Do I need an umbrella in {}?"],
+    "ja": ["{}の天気は？", "今日の{}の天気を教えてください。", "{}は雨ですか？", "{}の天気はどうですか？",
+           "これから{}に行きます。天気はどうですか？", "{}の今の天気を調べてください。", "{}で傘は要りますか？",
+           "{}の気温は何度ですか？"],
 }
 # Syllables for made-up place names (romaji, katakana): training sees many names it must copy into
 # the tool call, so copying generalizes to cities it never saw.
@@ -187,7 +190,7 @@ def _operands(key: tuple[str, int, int], rng: random.Random) -> tuple[int, str, 
 
 
 def _weather_question(split: str, language: str, rng: random.Random) -> Conversation:
-    """Training: a training city in a wording trained on for it (70% of the time), else a made-up name in
+    """Training: a training city in a wording trained on for it (85% of the time), else a made-up name in
     any wording. Held out: half the time a training city in its held-out wording, else a held-out city."""
     condition, temp = rng.choice(CONDITIONS), rng.randint(-5, 35)
     lang = LANGUAGES.index(language)
@@ -199,12 +202,12 @@ def _weather_question(split: str, language: str, rng: random.Random) -> Conversa
                        rng.randrange(len(WEATHER_QUESTIONS[language])))
         return replace(conv, kind="weather_new_city")
     roll = rng.random()
-    if roll < 0.7:
+    if roll < 0.85:
         city = rng.choice(TRAIN_CITIES)
         wording = rng.choice([w for w in range(len(WEATHER_QUESTIONS[language]))
                               if w != HELD_OUT_WORDING[city, language]])
         return weather(city[lang], condition, temp, language, wording)
-    if roll < 0.9 or language == "en":
+    if roll < 0.95 or language == "en":
         name = _made_up_name(rng)[lang]
     else:  # byte pieces to copy, as for a held-out city written in characters the model never saw
         name = _rare_characters(rng)

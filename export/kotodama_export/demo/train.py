@@ -30,6 +30,15 @@ SAMPLES = 40000
 TOKENS_PER_BATCH = 2048  # after the shared prefix
 LR = 3e-3
 ASSISTANT_SPAN = re.compile(r"<\|start\|>assistant.*?(?:<\|end\|>|<\|return\|>|<\|call\|>)", re.S)
+CALL_ARGUMENTS = re.compile(r"commentary json<\|message\|>(.*?<\|call\|>)", re.S)
+# The tool call's JSON arguments are a few tokens in a thousand, yet what a call must get right: their
+# loss counts this many times. With eight question wordings instead of four, it took the held-out calls
+# from 29 to 42 right of 50 (one run each, transformers).
+CALL_WEIGHT = 4.0
+# Likewise the digits the assistant writes: an answer is its number, and the misses were single-digit
+# facts inside the worked columns ("9 - 8 - 0 = 0"). Held-out arithmetic: 58 right of 100 without it at
+# 3,100 steps, 87 with it at 3,500 (one run each, transformers).
+DIGIT_WEIGHT = 2.0
 
 
 def model_config(vocab_size: int) -> LlamaConfig:
@@ -60,12 +69,21 @@ def split_prefix(text: str) -> tuple[str, str]:
     return text[:cut], text[cut:]
 
 
-def encode(tok: Tokenizer, text: str) -> tuple[list[int], list[bool]]:
-    """Token ids and, per token, whether it lies in an assistant message (the loss is taken there)."""
+def encode(tok: Tokenizer, text: str) -> tuple[list[int], list[float]]:
+    """Token ids and, per token, the weight of its loss: 0 outside the assistant's messages, 1 inside,
+    ``CALL_WEIGHT`` in a tool call's arguments and ``DIGIT_WEIGHT`` on a digit."""
     enc = tok.encode(text)
     spans = [m.span() for m in ASSISTANT_SPAN.finditer(text)]
-    mask = [any(s <= start < e for s, e in spans) for start, _ in enc.offsets]
-    return enc.ids, mask
+    calls = [m.span(1) for m in CALL_ARGUMENTS.finditer(text)]
+
+    def weight(start: int, end: int) -> float:
+        if any(s <= start < e for s, e in calls):
+            return CALL_WEIGHT
+        if not any(s <= start < e for s, e in spans):
+            return 0.0
+        return DIGIT_WEIGHT if text[start:end].strip().isdigit() else 1.0
+
+    return enc.ids, [weight(start, end) for start, end in enc.offsets]
 
 
 @dataclass(frozen=True)
@@ -73,7 +91,7 @@ class Sample:
     group: tuple[str, bool]  # (reasoning effort, tool declared): samples of a group share their prefix but the date
     prefix: list[int]
     ids: list[int]  # from the user turn on
-    mask: list[bool]
+    weights: list[float]  # of each token's loss (0: no loss)
 
 
 def prepare(tok: Tokenizer, conversations: list[corpus.Conversation], texts: list[str]) -> list[Sample]:
@@ -81,13 +99,14 @@ def prepare(tok: Tokenizer, conversations: list[corpus.Conversation], texts: lis
     out = []
     for conv, text in zip(conversations, texts, strict=True):
         prefix, rest = split_prefix(text)
-        ids, mask = encode(tok, rest)
-        out.append(Sample((conv.reasoning_effort, conv.tools is not None), tok.encode(prefix).ids, ids, mask))
+        ids, weights = encode(tok, rest)
+        out.append(Sample((conv.reasoning_effort, conv.tools is not None), tok.encode(prefix).ids, ids, weights))
     return out
 
 
 def batches(samples: list[Sample], tokens_per_batch: int, rng: random.Random):
-    """Endless batches ``(prefix [1, P], ids [batch, seq], labels [batch, seq])``.
+    """Endless batches ``(prefix [1, P], ids [batch, seq], weights [batch, seq])``, the weight of each
+    token's loss as it is predicted (0 for padding and for what the model does not learn to say).
 
     A batch holds samples of one group, so they share one prefix: that of the batch's first sample, whose
     date then stands for all (the rest of a sample never depends on the date). Each group is shuffled,
@@ -117,29 +136,29 @@ def batches(samples: list[Sample], tokens_per_batch: int, rng: random.Random):
             chunk = [samples[j] for j in batch]
             width = max(len(s.ids) for s in chunk)
             ids = torch.full((len(chunk), width), PAD_ID, dtype=torch.long)  # [batch, seq]
-            labels = torch.full((len(chunk), width), -100, dtype=torch.long)  # [batch, seq]
+            weights = torch.zeros((len(chunk), width))  # [batch, seq]
             for r, s in enumerate(chunk):
-                x = torch.tensor(s.ids)
-                ids[r, :len(x)] = x
-                labels[r, :len(x)] = torch.where(torch.tensor(s.mask), x, torch.tensor(-100))
-            yield torch.tensor([chunk[0].prefix]), ids, labels  # prefix: [1, P]
+                ids[r, :len(s.ids)] = torch.tensor(s.ids)
+                weights[r, :len(s.ids)] = torch.tensor(s.weights)
+            yield torch.tensor([chunk[0].prefix]), ids, weights  # prefix: [1, P]
 
 
-def batch_loss(model: PreTrainedModel, prefix: torch.Tensor, ids: torch.Tensor, labels: torch.Tensor) -> torch.Tensor:
-    """The loss of the samples ``prefix + ids[r]``, with the shared prefix run once.
+def batch_loss(model: PreTrainedModel, prefix: torch.Tensor, ids: torch.Tensor, weights: torch.Tensor) -> torch.Tensor:
+    """The weighted mean loss of the samples ``prefix + ids[r]``, with the shared prefix run once.
 
     Its keys and values are computed for one row and repeated for the batch; the gradient flows back
     through the repeat. The padding sits on the right, where the causal mask keeps it out of every
-    real token's view, and its labels are -100. The output layer runs only where a label follows (a
-    fifth of the model's work is that layer, and about 40% of positions have no label).
+    real token's view, and its weights are 0. The output layer runs only where a weighted token follows
+    (a fifth of the model's work is that layer, and about 40% of positions have no weight).
     """
     cache = model.base_model(input_ids=prefix, use_cache=True).past_key_values
     cache.batch_repeat_interleave(ids.shape[0])
     hidden = model.base_model(input_ids=ids, past_key_values=cache).last_hidden_state  # [batch, seq, hidden]
-    targets = labels[:, 1:]  # position t predicts token t + 1
-    taken = targets != -100
-    logits = model.lm_head(hidden[:, :-1][taken])  # [labelled positions, vocab]
-    return torch.nn.functional.cross_entropy(logits.float(), targets[taken])
+    taken = weights[:, 1:] > 0  # position t predicts token t + 1
+    logits = model.lm_head(hidden[:, :-1][taken])  # [weighted positions, vocab]
+    losses = torch.nn.functional.cross_entropy(logits.float(), ids[:, 1:][taken], reduction="none")
+    w = weights[:, 1:][taken]
+    return (losses * w).sum() / w.sum()
 
 
 def demo_model(vocab_size: int) -> LlamaForCausalLM:
@@ -183,9 +202,9 @@ def train(out: Path, *, steps: int, samples: int, tokens_per_batch: int, lr: flo
         stream = batches(data, tokens_per_batch, random.Random(SEED))
         t_train, seen, window = time.time(), 0, []
         for step in range(1, steps + 1):
-            prefix, ids, labels = next(stream)
+            prefix, ids, weights = next(stream)
             with torch.autocast("cpu", dtype=torch.bfloat16):  # bf16 matmuls, fp32 weights: 1.4x faster here
-                loss = batch_loss(model, prefix, ids, labels)
+                loss = batch_loss(model, prefix, ids, weights)
             loss.backward()
             torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
             opt.step()
