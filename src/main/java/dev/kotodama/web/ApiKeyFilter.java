@@ -2,6 +2,8 @@ package dev.kotodama.web;
 
 import java.nio.charset.StandardCharsets;
 import java.security.MessageDigest;
+import java.util.List;
+import java.util.Set;
 
 import org.springframework.core.Ordered;
 import org.springframework.core.annotation.Order;
@@ -13,10 +15,22 @@ import org.springframework.web.server.WebFilter;
 import org.springframework.web.server.WebFilterChain;
 import reactor.core.publisher.Mono;
 
-/** With {@code kotodama.web.api-key} set, refuses API requests without {@code Authorization: Bearer <key>} (401). */
+/**
+ * With {@code kotodama.web.api-key} set, every request needs {@code Authorization: Bearer <key>} (401
+ * otherwise) except the public ones: the chat page {@code /}, its assets ({@code /assets/**},
+ * {@code /webjars/**}), {@code /favicon.ico}, the probes {@code /actuator/health/liveness} and
+ * {@code /actuator/health/readiness}, and {@code /actuator/health} (its status only: details need the
+ * key). The decision is made on the path as the router sees it ({@link RoutedPath}); a path that
+ * cannot be read is a 400 and a path the router would see otherwise than normalized is never public.
+ */
 @Component
 @Order(Ordered.HIGHEST_PRECEDENCE + 10)
 class ApiKeyFilter implements WebFilter {
+
+    private static final Set<String> PUBLIC_PATHS = Set.of("/", "/favicon.ico", "/actuator/health",
+            "/actuator/health/liveness", "/actuator/health/readiness");
+
+    private static final List<String> PUBLIC_FOLDERS = List.of("/assets/", "/webjars/");
 
     private final byte[] expected;
 
@@ -28,17 +42,29 @@ class ApiKeyFilter implements WebFilter {
 
     @Override
     public Mono<Void> filter(ServerWebExchange exchange, WebFilterChain chain) {
-        String path = exchange.getRequest().getPath().pathWithinApplication().value();
-        if (expected.length == 0 || !(path.startsWith("/api/") || path.startsWith("/v1/"))) {
-            return chain.filter(exchange);
+        RoutedPath path;
+        try {
+            path = RoutedPath.of(exchange.getRequest().getPath());
+        }
+        catch (ApiException ex) {
+            return ApiErrors.write(exchange, ex);
         }
         String given = exchange.getRequest().getHeaders().getFirst(HttpHeaders.AUTHORIZATION);
-        if (given != null && MessageDigest.isEqual(expected, given.getBytes(StandardCharsets.UTF_8))) {
+        if (expected.length == 0
+                || (given != null && MessageDigest.isEqual(expected, given.getBytes(StandardCharsets.UTF_8)))) {
+            return chain.filter(exchange);
+        }
+        if (isPublic(path)) {
             return chain.filter(exchange);
         }
         exchange.getResponse().getHeaders().set(HttpHeaders.WWW_AUTHENTICATE, "Bearer");
         return ApiErrors.write(exchange, new ApiException(HttpStatus.UNAUTHORIZED, "invalid_request_error",
                 "invalid_api_key", null, given == null ? "this server needs an API key: send Authorization: Bearer <key>"
                         : "the API key is wrong: send Authorization: Bearer <key> with the key of kotodama.web.api-key"));
+    }
+
+    private static boolean isPublic(RoutedPath path) {
+        return path.canonical() && (PUBLIC_PATHS.contains(path.value())
+                || PUBLIC_FOLDERS.stream().anyMatch(folder -> path.value().startsWith(folder)));
     }
 }

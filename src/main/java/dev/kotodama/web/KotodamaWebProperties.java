@@ -8,8 +8,8 @@ import org.springframework.util.unit.DataSize;
 /**
  * {@code kotodama.web.*}: the HTTP APIs.
  *
- * @param apiKey when set, every request to {@code /api/**} and {@code /v1/**} must send
- *     {@code Authorization: Bearer <apiKey>}; unset (the default), the APIs are open
+ * @param apiKey when set, every request except the chat page, its assets and the health probes must send
+ *     {@code Authorization: Bearer <apiKey>} ({@link ApiKeyFilter}); unset (the default), all is open
  * @param maxRequestSize the largest request body accepted; larger ones get a 413
  */
 @ConfigurationProperties("kotodama.web")

@@ -1,11 +1,17 @@
 package dev.kotodama.web;
 
+import java.io.BufferedReader;
+import java.io.IOException;
+import java.io.InputStreamReader;
+import java.net.Socket;
+import java.nio.charset.StandardCharsets;
 import java.time.Duration;
 import java.util.Arrays;
 import java.util.List;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicReference;
 import java.util.stream.IntStream;
+import java.util.stream.Stream;
 
 import ai.onnxruntime.OrtEnvironment;
 import dev.kotodama.ai.EngineWarmUp;
@@ -19,7 +25,11 @@ import dev.kotodama.engine.SessionOptionsFactory;
 import dev.kotodama.engine.sampling.Sampler;
 import dev.kotodama.tokenizer.LlmJpTokenizer;
 import org.junit.jupiter.api.Nested;
+import org.jspecify.annotations.Nullable;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.CsvSource;
+import org.junit.jupiter.params.provider.MethodSource;
 import org.springframework.beans.factory.annotation.Autowired;
 import org.springframework.boot.test.context.SpringBootTest;
 import org.springframework.boot.test.context.TestConfiguration;
@@ -94,6 +104,25 @@ class WebOperationsIT {
             .contentType(MediaType.APPLICATION_JSON).bodyValue(LONG_CHAT).retrieve()
             .bodyToFlux(new ParameterizedTypeReference<ServerSentEvent<String>>() { })
             .take(count).collectList();
+    }
+
+    /**
+     * The status of a request whose path is sent exactly as given (an HTTP client would normalize or
+     * encode it), with {@code Authorization: Bearer <key>} unless the key is null.
+     */
+    private static int rawStatus(int port, String method, String path, @Nullable String key) throws IOException {
+        String body = method.equals("POST") ? "{\"messages\":[{\"role\":\"user\",\"content\":\"hi\"}],\"max_tokens\":1}" : "";
+        String request = method + " " + path + " HTTP/1.1\r\nHost: localhost\r\nContent-Type: application/json\r\n"
+                + (key != null ? "Authorization: Bearer " + key + "\r\n" : "")
+                + "Content-Length: " + body.getBytes(StandardCharsets.UTF_8).length + "\r\nConnection: close\r\n\r\n" + body;
+        try (Socket socket = new Socket("localhost", port)) {
+            socket.setSoTimeout(30_000);
+            socket.getOutputStream().write(request.getBytes(StandardCharsets.UTF_8));
+            String status = new BufferedReader(new InputStreamReader(socket.getInputStream(), StandardCharsets.UTF_8))
+                .readLine();
+            assertThat(status).as("the status line of %s %s", method, path).startsWith("HTTP/1.1 ");
+            return Integer.parseInt(status.split(" ")[1]);
+        }
     }
 
     private static void awaitIdle(Engine engine, Duration within) throws InterruptedException {
@@ -245,6 +274,65 @@ class WebOperationsIT {
                 .expectStatus().isUnauthorized();
             client(port).get().uri("/v1/models").header(HttpHeaders.AUTHORIZATION, "Bearer s3cret").exchange()
                 .expectStatus().isOk();
+        }
+
+        /** Each protected path, then the same path as the router also reads it, and case variants. */
+        static Stream<String> protectedPathsAndTheirVariants() {
+            return Stream.of("POST /api/chat", "POST /api/render", "POST /v1/chat/completions", "GET /v1/models",
+                    "GET /actuator/info", "GET /actuator/prometheus", "GET /actuator/health/model",
+                    "GET /actuator/metrics").flatMap(request -> {
+                        String method = request.substring(0, request.indexOf(' '));
+                        String path = request.substring(request.indexOf(' ') + 1);
+                        int second = path.indexOf('/', 1);
+                        String first = path.substring(1, second);
+                        String rest = path.substring(second);
+                        return Stream.of(path,
+                                "/%" + Integer.toHexString(first.charAt(0)) + first.substring(1) + rest,
+                                "/" + first.substring(0, first.length() - 1) + "%"
+                                        + Integer.toHexString(first.charAt(first.length() - 1)).toUpperCase() + rest,
+                                "/" + first + ";" + rest, "/" + first + ";x=1" + rest, "/" + first + rest + ";",
+                                "/" + path, "/" + first + "/" + rest, "/./" + first + rest,
+                                "/assets/../" + first + rest, "/assets/%2e%2e/" + first + rest,
+                                "/actuator/health/../../" + first + rest, "/x/..;/" + first + rest,
+                                "/" + first.toUpperCase() + rest, path.toUpperCase(),
+                                "/" + Character.toUpperCase(first.charAt(0)) + first.substring(1) + rest)
+                            .map(variant -> method + " " + variant);
+                    });
+        }
+
+        @ParameterizedTest(name = "{0}")
+        @MethodSource("protectedPathsAndTheirVariants")
+        void everyPathOutsideThePublicOnesNeedsTheKeyHoweverItIsSpelled(String request) throws IOException {
+            String[] parts = request.split(" ", 2);
+
+            assertThat(rawStatus(port, parts[0], parts[1], null)).isEqualTo(401);
+        }
+
+        @Test
+        void theRouterReadsAnEncodedPathAsThePathItself() throws IOException {
+            assertThat(rawStatus(port, "POST", "/%61pi/render", null)).isEqualTo(401);
+            assertThat(rawStatus(port, "POST", "/%61pi/render", "s3cret")).isEqualTo(200);
+            assertThat(rawStatus(port, "POST", "/api;x/render", "s3cret")).isEqualTo(200);
+        }
+
+        @ParameterizedTest(name = "{0}")
+        @CsvSource({ "/", "/assets/js/app.js", "/assets/css/app.css", "/webjars/dompurify/dist/purify.es.mjs",
+                "/actuator/health/liveness" })
+        void theChatPageItsAssetsAndTheProbesAreOpen(String path) throws IOException {
+            assertThat(rawStatus(port, "GET", path, null)).isEqualTo(200);
+        }
+
+        @Test
+        void readinessAndTheHealthStatusAreOpen() throws IOException {
+            assertThat(rawStatus(port, "GET", "/actuator/health/readiness", null)).isIn(200, 503);
+            assertThat(rawStatus(port, "GET", "/actuator/health", null)).isIn(200, 503);
+        }
+
+        @ParameterizedTest(name = "{0}")
+        @CsvSource({ "/../api/chat", "/%zz/chat", "/api/chat%" })
+        void aPathThatCannotBeReadIs400(String path) throws IOException {
+            assertThat(rawStatus(port, "POST", path, null)).isEqualTo(400);
+            assertThat(rawStatus(port, "POST", path, "s3cret")).isEqualTo(400);
         }
 
         @Test
