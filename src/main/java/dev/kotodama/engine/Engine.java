@@ -103,16 +103,16 @@ public final class Engine implements AutoCloseable {
      * {@link GenerationEvent.Finished}. Cancelling the subscription stops the generation within one
      * step (an in-flight step is aborted) and frees its cache.
      *
-     * <p>The flux fails with {@link EngineException.ContextLengthExceeded} when the request cannot fit,
+     * <p>The flux fails with {@link EngineException.ContextLengthExceeded} when the request cannot fit
+     * (prompt plus max tokens beyond the model's context, or its cache beyond the whole KV budget),
      * and with {@link EngineException.Busy} when the queue is full; neither does any work.
      */
     public Flux<GenerationEvent> generate(GenerationRequest request) {
         Objects.requireNonNull(request, "request must not be null");
         int context = decoder.directory().manifest().contextLength();
         if (request.capacity() > context) {
-            return Flux.error(new EngineException.ContextLengthExceeded("the prompt's " + request.promptIds().length
-                    + " tokens plus max tokens " + request.maxTokens() + " exceed the model's context of " + context
-                    + " tokens; shorten the prompt or lower max tokens"));
+            return Flux.error(EngineException.ContextLengthExceeded.of(request.promptIds().length, request.maxTokens(),
+                    context));
         }
         long bytes = request.capacity() * kvBytesPerToken;
         if (bytes > options.kvCacheBudgetBytes()) {
@@ -320,7 +320,7 @@ public final class Engine implements AutoCloseable {
             return;
         }
         try {
-            active.add(new Active(ticket, decoder.newCache(ticket.request.capacity()), samplers.apply(ticket.request),
+            active.add(new Active(ticket, decoder.newCache((int) ticket.request.capacity()), samplers.apply(ticket.request),
                     decoder.directory().manifest().vocabularySize()));
         }
         catch (OrtException | RuntimeException ex) {

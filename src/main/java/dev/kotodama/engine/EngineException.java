@@ -13,6 +13,15 @@ public class EngineException extends RuntimeException {
         public ContextLengthExceeded(String message) {
             super(message);
         }
+
+        /** The prompt plus max tokens beyond the context: how many tokens the prompt leaves, if any. */
+        public static ContextLengthExceeded of(int promptTokens, int maxTokens, int context) {
+            long left = (long) context - promptTokens;
+            return new ContextLengthExceeded("the prompt's " + promptTokens + " tokens plus max tokens " + maxTokens
+                    + " exceed the model's context of " + context + " tokens; " + (left > 0 ? left
+                            + " tokens remain after the prompt: lower max tokens to at most " + left
+                            : "the prompt alone fills it: shorten the conversation"));
+        }
     }
 
     /** Every generation slot is taken and the queue is full: retry later. */

@@ -38,9 +38,9 @@ public record GenerationRequest(int[] promptIds, SamplingParameters sampling, in
         return promptIds.clone();
     }
 
-    /** Tokens of KV cache the generation needs at most. */
-    public int capacity() {
-        return promptIds.length + maxTokens;
+    /** Tokens of KV cache the generation needs at most (a long: a prompt plus a max tokens near int's limit). */
+    public long capacity() {
+        return (long) promptIds.length + maxTokens;
     }
 
     @Override

@@ -65,7 +65,7 @@ class ApiErrors {
         }
         if (failure instanceof EngineException.ContextLengthExceeded ex) {
             return new ApiException(HttpStatus.BAD_REQUEST, "invalid_request_error", "context_length_exceeded",
-                    "messages", ex.getMessage() + "; shorten the conversation or lower max_tokens");
+                    "messages", String.valueOf(ex.getMessage()));
         }
         if (failure instanceof EngineException.Busy ex) {
             return new ApiException(HttpStatus.TOO_MANY_REQUESTS, "rate_limit_error", "server_busy", null,

@@ -272,6 +272,27 @@ class WebApiIT {
         assertThat(error.path("param").isNull() ? null : error.path("param").asString()).isEqualTo(param);
     }
 
+    @ParameterizedTest(name = "{0} {1}")
+    @CsvSource(delimiter = '|', textBlock = """
+            /v1/chat/completions | {"messages": [{"role": "user", "content": "What is 23 + 45?"}], "max_tokens": 2147483647}
+            /v1/chat/completions | {"stream": true, "messages": [{"role": "user", "content": "What is 23 + 45?"}], "max_completion_tokens": 2147483647}
+            /api/chat            | {"messages": [{"role": "user", "content": "What is 23 + 45?"}], "options": {"maxTokens": 2147483647}}
+            /api/chat            | {"messages": [{"role": "user", "content": "What is 23 + 45?"}], "options": {"maxTokens": 2147483000}}
+            """)
+    void maxTokensBeyondWhatTheContextLeavesIs400SayingHowManyTokensRemain(String path, String body) {
+        int context = JSON.readTree(client.get().uri("/actuator/info").exchange().expectStatus().isOk().expectBody()
+            .returnResult().getResponseBody()).path("model").path("contextLength").asInt();
+        int promptTokens = JSON.readTree(client.post().uri("/api/render").contentType(MediaType.APPLICATION_JSON)
+            .bodyValue(body).exchange().expectStatus().isOk().expectBody().returnResult().getResponseBody())
+            .path("tokenCount").asInt();
+
+        JsonNode error = error(path, body, 400);
+
+        assertThat(error.path("code").asString()).isEqualTo("context_length_exceeded");
+        assertThat(error.path("message").asString()).contains((context - promptTokens) + " tokens remain after the prompt")
+            .contains("lower max tokens to at most " + (context - promptTokens));
+    }
+
     @Test
     void chatRefusesBadRequestsBeforeStreaming() {
         assertThat(error("/api/chat", "{\"messages\": [{\"role\": \"user\"}]}", 400).path("param").asString())
