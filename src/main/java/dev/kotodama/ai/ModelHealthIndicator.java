@@ -8,8 +8,8 @@ import org.springframework.boot.health.contributor.Status;
 
 /**
  * The health of the served model ({@code model} in {@code /actuator/health}, and part of the readiness
- * group): OUT_OF_SERVICE while the warm-up generation runs, UP after it, DOWN when it failed or when no
- * model is served.
+ * group): OUT_OF_SERVICE while the warm-up generation runs, UP after it, DOWN when it failed, when the
+ * engine thread has stopped or when no model is served.
  */
 public class ModelHealthIndicator extends AbstractHealthIndicator {
 
@@ -27,6 +27,11 @@ public class ModelHealthIndicator extends AbstractHealthIndicator {
     protected void doHealthCheck(Health.Builder health) {
         if (engine == null || warmUp == null) {
             health.down().withDetail("reason", "no model is served: set kotodama.model-dir (or kotodama.demo-model=true)");
+            return;
+        }
+        String stopped = engine.stoppedBecause();
+        if (stopped != null) {
+            health.down().withDetail("reason", "the engine thread stopped (" + stopped + "): restart the server");
             return;
         }
         health.withDetail("activeGenerations", engine.activeCount()).withDetail("queuedGenerations", engine.queuedCount());

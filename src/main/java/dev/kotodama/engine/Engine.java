@@ -18,6 +18,7 @@ import ai.onnxruntime.OrtSession;
 import dev.kotodama.engine.sampling.Sampler;
 import dev.kotodama.engine.sampling.Samplers;
 import dev.kotodama.engine.sampling.TokenHistory;
+import org.jspecify.annotations.Nullable;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 import reactor.core.publisher.Flux;
@@ -33,6 +34,11 @@ import reactor.core.publisher.FluxSink;
  *            └► waiting (queue not full) ─ on release ───┤     engine thread, round robin:
  *            └► Busy error                               └──►  prefill | decode step ─► sample ─► emit ─► stop?
  * </pre>
+ *
+ * <p>A failure of one generation (an exception or an error such as {@link OutOfMemoryError} in its
+ * start or any step) ends that generation's stream with an {@link EngineException}; the others go on.
+ * If the engine thread itself ends, every waiting and new generation fails at once with
+ * {@link EngineException.Stopped} and {@link #stoppedBecause()} says why.
  */
 public final class Engine implements AutoCloseable {
 
@@ -63,6 +69,10 @@ public final class Engine implements AutoCloseable {
     private boolean closed; // guarded by lock
 
     private final List<Active> active = new ArrayList<>(); // engine thread only
+
+    private final List<Ticket> starting = new ArrayList<>(); // admitted, being started; engine thread only
+
+    private volatile @Nullable String stoppedBecause; // set when the engine thread has ended on a failure
 
     private final Thread thread;
 
@@ -198,6 +208,11 @@ public final class Engine implements AutoCloseable {
         return ended + running;
     }
 
+    /** Why the engine thread ended on a failure (no generation can run any more); null while it runs. */
+    public @Nullable String stoppedBecause() {
+        return stoppedBecause;
+    }
+
     /** Generations admitted (holding their KV reservation) and not yet ended. */
     public int activeCount() {
         lock.lock();
@@ -235,6 +250,11 @@ public final class Engine implements AutoCloseable {
     private void submit(Ticket ticket) {
         lock.lock();
         try {
+            if (stoppedBecause != null) {
+                ticket.closeRunOptions();
+                ticket.sink.error(stopped());
+                return;
+            }
             if (closed || draining) {
                 ticket.closeRunOptions();
                 ticket.sink.error(new EngineException.ShuttingDown("the server is shutting down; retry on another instance or after its restart"));
@@ -281,8 +301,17 @@ public final class Engine implements AutoCloseable {
     }
 
     private void loop() {
+        try {
+            serve();
+        }
+        catch (Throwable failure) { // outside any one generation: nothing can run any more
+            logger.error("the engine thread stopped: every waiting and new generation fails until a restart", failure);
+            stop(failure);
+        }
+    }
+
+    private void serve() {
         while (true) {
-            List<Ticket> starting = new ArrayList<>();
             lock.lock();
             try {
                 while (!closed && admitted.isEmpty() && active.isEmpty()) {
@@ -300,9 +329,18 @@ public final class Engine implements AutoCloseable {
             for (Ticket ticket : starting) {
                 start(ticket);
             }
+            starting.clear();
             for (Iterator<Active> it = active.iterator(); it.hasNext();) {
                 Active generation = it.next();
-                if (!advance(generation)) {
+                boolean goesOn;
+                try {
+                    goesOn = advance(generation);
+                }
+                catch (Throwable failure) {
+                    fail(generation.ticket, failure);
+                    goesOn = false;
+                }
+                if (!goesOn) {
                     it.remove();
                     generation.close();
                     release(generation.ticket);
@@ -323,11 +361,74 @@ public final class Engine implements AutoCloseable {
             active.add(new Active(ticket, decoder.newCache((int) ticket.request.capacity()), samplers.apply(ticket.request),
                     decoder.directory().manifest().vocabularySize()));
         }
-        catch (OrtException | RuntimeException ex) {
+        catch (Throwable failure) { // OutOfMemoryError from allocateDirect, for one
             ticket.closeRunOptions();
-            ticket.sink.error(ex);
+            fail(ticket, failure);
             release(ticket);
         }
+    }
+
+    /**
+     * Ends one generation's stream on an unexpected failure. A subscriber that throws on the error does
+     * not stop the engine; an {@link Error} while failing the generation does (the JVM is in trouble).
+     */
+    private void fail(Ticket ticket, Throwable failure) {
+        if (ticket.cancelled) {
+            return;
+        }
+        logger.error("a generation failed inside the engine; the other generations go on", failure);
+        try {
+            ticket.sink.error(new EngineException("the generation failed inside the engine ("
+                    + failure.getClass().getSimpleName() + "); the server log has the details"));
+        }
+        catch (RuntimeException ex) {
+            logger.warn("the subscriber of a failed generation failed on its error", ex);
+        }
+    }
+
+    /** After the engine thread failed: every generation it held or would run fails now, and new ones at once. */
+    private void stop(Throwable failure) {
+        List<Ticket> abandoned = new ArrayList<>(starting);
+        starting.clear();
+        lock.lock();
+        try {
+            stoppedBecause = failure.getClass().getSimpleName() + ": " + failure.getMessage();
+            abandoned.addAll(admitted);
+            abandoned.addAll(waiting);
+            admitted.clear();
+            waiting.clear();
+            reservedBytes = 0;
+            admittedCount = 0;
+            drained.signalAll();
+        }
+        finally {
+            lock.unlock();
+        }
+        for (Active generation : active) {
+            abandoned.add(generation.ticket);
+            try {
+                generation.cache.close();
+            }
+            catch (RuntimeException ex) {
+                logger.warn("could not free a KV cache", ex);
+            }
+        }
+        active.clear();
+        EngineException error = stopped();
+        for (Ticket ticket : abandoned) {
+            try {
+                ticket.closeRunOptions();
+                ticket.sink.error(error);
+            }
+            catch (RuntimeException ex) {
+                logger.warn("the subscriber of a stopped generation failed on its error", ex);
+            }
+        }
+    }
+
+    private EngineException stopped() {
+        return new EngineException.Stopped("the engine stopped after a failure (" + stoppedBecause
+                + "); the server needs a restart");
     }
 
     /** One prefill or decode step; false when the generation has ended. */

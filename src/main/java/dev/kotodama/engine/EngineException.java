@@ -1,6 +1,6 @@
 package dev.kotodama.engine;
 
-/** A request the engine refuses before any work; the message says what to change. */
+/** A request the engine refuses before any work (the message says what to change), or a generation that failed. */
 public class EngineException extends RuntimeException {
 
     public EngineException(String message) {
@@ -28,6 +28,14 @@ public class EngineException extends RuntimeException {
     public static final class Busy extends EngineException {
 
         public Busy(String message) {
+            super(message);
+        }
+    }
+
+    /** The engine thread has ended on a failure: no generation runs until a restart. */
+    public static final class Stopped extends EngineException {
+
+        public Stopped(String message) {
             super(message);
         }
     }

@@ -75,6 +75,10 @@ class ApiErrors {
             return new ApiException(HttpStatus.SERVICE_UNAVAILABLE, "service_unavailable", "shutting_down", null,
                     String.valueOf(ex.getMessage()));
         }
+        if (failure instanceof EngineException.Stopped ex) {
+            return new ApiException(HttpStatus.SERVICE_UNAVAILABLE, "service_unavailable", "engine_stopped", null,
+                    String.valueOf(ex.getMessage()));
+        }
         if (failure instanceof EngineException ex) {
             return new ApiException(HttpStatus.INTERNAL_SERVER_ERROR, "server_error", "generation_failed", null,
                     String.valueOf(ex.getMessage()));
