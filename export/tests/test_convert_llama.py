@@ -13,7 +13,7 @@ import torch
 
 from conftest import JAPANESE_PROMPT, PROMPTS, dequantized_copy, genai_greedy
 from kotodama_export.convert import convert
-from kotodama_export.demo import corpus as demo_corpus, train
+from kotodama_export.demo import checkpoint as demo_checkpoint, corpus as demo_corpus
 from kotodama_export.random_checkpoint import preset_config, write_random_checkpoint
 from kotodama_export.rope import rotary_caches
 from kotodama_export.spec import read_spec
@@ -51,11 +51,10 @@ def test_int4_export_stays_close_to_transformers(tiny_checkpoint: Path, tiny_int
 
 
 def test_int4_export_of_a_trained_tiny_llama_agrees_with_transformers(tmp_path: Path, record_property):
-    """Top-1 agreement where it means something: the demo's tiny Llama (llm-jp-4's layout: GQA 4:1, untied),
-    trained for 300 steps on the demo corpus (about 2 minutes), then exported to cpu int4 and compared with
+    """Top-1 agreement where it means something: the demo's trained Llama (llm-jp-4's layout: GQA 4:1,
+    untied), its checkpoint read back from the embedded model, exported to cpu int4 and compared with
     transformers over 12 held-out prompts, prefill and 32 decode steps each."""
-    checkpoint = tmp_path / "trained"
-    train.train(checkpoint, steps=300, samples=8000, tokens_per_batch=train.TOKENS_PER_BATCH, lr=train.LR, force=False)
+    checkpoint = demo_checkpoint.recover(demo_checkpoint.EMBEDDED, tmp_path / "trained")
     prompts = [demo_corpus.prompt(c) for c in demo_corpus.generate(12, seed=7, split="held_out")]
     exported = convert(checkpoint, tmp_path / "int4", "cpu", "int4", chat_format="harmony")
 

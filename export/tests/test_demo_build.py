@@ -8,6 +8,8 @@ from pathlib import Path
 import pytest
 
 from kotodama_export.cli import main
+from kotodama_export.demo import checkpoint as demo_checkpoint
+from kotodama_export.errors import ExportError
 from kotodama_export.verify import run_verification
 
 
@@ -42,3 +44,15 @@ def test_an_existing_output_is_kept_without_force(demo, capsys):
     assert main(["demo", "--out", str(out), "--steps", "1", "--samples", "50"]) != 0
     assert (out / "kotodama.json").read_bytes() == before
     assert "exists" in capsys.readouterr().err
+
+
+def test_the_embedded_model_reads_back_into_the_checkpoint_it_was_exported_from(tmp_path):
+    checkpoint = demo_checkpoint.recover(demo_checkpoint.EMBEDDED, tmp_path / "checkpoint")
+    result = run_verification(checkpoint, demo_checkpoint.EMBEDDED, ["What is 23 + 45?"], new_tokens=16)
+    assert result["max_abs_logit_diff"] <= 1e-3 and result["greedy_match"]
+
+
+def test_an_int4_directory_is_refused_for_read_back(tiny_int4, tmp_path):
+    with pytest.raises(ExportError, match="only a float32 Llama export"):
+        demo_checkpoint.recover(tiny_int4, tmp_path / "checkpoint")
+    assert not (tmp_path / "checkpoint").exists()
