@@ -5,6 +5,7 @@ import java.util.Objects;
 import java.util.UUID;
 
 import dev.kotodama.engine.Engine;
+import dev.kotodama.engine.EngineException;
 import dev.kotodama.engine.GenerationRequest;
 import dev.kotodama.harmony.Conversation;
 import dev.kotodama.harmony.HarmonyOptions;
@@ -19,6 +20,7 @@ import org.jspecify.annotations.Nullable;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 import org.springframework.ai.chat.messages.Message;
+import org.springframework.ai.chat.messages.ToolResponseMessage;
 import org.springframework.ai.chat.model.ChatModel;
 import org.springframework.ai.chat.model.ChatResponse;
 import org.springframework.ai.chat.model.MessageAggregator;
@@ -29,6 +31,7 @@ import org.springframework.ai.chat.observation.DefaultChatModelObservationConven
 import org.springframework.ai.chat.prompt.Prompt;
 import org.springframework.ai.model.tool.ToolCallingManager;
 import reactor.core.publisher.Flux;
+import reactor.core.publisher.Mono;
 import reactor.core.scheduler.Scheduler;
 import reactor.core.scheduler.Schedulers;
 
@@ -186,17 +189,19 @@ public class KotodamaChatModel implements ChatModel {
     }
 
     /**
-     * The turn's chunks: rendered and submitted on subscription; the engine's events are parsed off the
-     * engine thread, and the generation is cancelled when the subscriber cancels or a stop sequence ends
-     * the answer.
+     * The turn's chunks: rendered, tokenized and submitted on subscription, off the subscriber's thread (a
+     * web server's event loop); the engine's events are parsed off the engine thread, and the generation
+     * is cancelled when the subscriber cancels or a stop sequence ends the answer.
      */
     private Flux<TurnChunk> generate(Prompt prompt) {
         KotodamaChatOptions requestOptions = (KotodamaChatOptions) Objects.requireNonNull(prompt.getOptions());
-        return Flux.defer(() -> {
-            int[] ids = renderer.render(conversation(prompt.getInstructions(), requestOptions)).ids();
+        return Mono.fromCallable(() -> {
+            int[] ids = renderChecked(prompt.getInstructions(), requestOptions).ids();
+            logger.debug("generating for a prompt of {} tokens with {}", ids.length, requestOptions);
+            return ids;
+        }).subscribeOn(scheduler).flatMapMany(ids -> {
             GenerationRequest request = new GenerationRequest(ids, requestOptions.samplingParameters(),
                     maxTokens(requestOptions, ids.length));
-            logger.debug("generating for a prompt of {} tokens with {}", ids.length, requestOptions);
             TurnAssembler turn = new TurnAssembler(new HarmonyParser(tokenizer),
                     new StopSequences(Objects.requireNonNullElse(requestOptions.getStopSequences(), List.of())),
                     ids.length);
@@ -206,15 +211,41 @@ public class KotodamaChatModel implements ChatModel {
     }
 
     /**
+     * The prompt, rendered; a conversation whose characters cannot fit the context however they are
+     * tokenized (each token stands for at most {@link LlmJpTokenizer#longestPiece()} characters) fails
+     * before any tokenizing.
+     */
+    private RenderedPrompt renderChecked(List<Message> messages, KotodamaChatOptions options) {
+        long characters = 0;
+        for (Message message : messages) {
+            characters += Objects.requireNonNullElse(message.getText(), "").length();
+            if (message instanceof ToolResponseMessage results) {
+                for (ToolResponseMessage.ToolResponse result : results.getResponses()) {
+                    characters += Objects.requireNonNullElse(result.responseData(), "").length();
+                }
+            }
+        }
+        int context = engine.decoder().directory().manifest().contextLength();
+        long fits = (long) context * tokenizer.longestPiece();
+        if (characters > fits) {
+            throw new EngineException.ContextLengthExceeded("the conversation's " + characters
+                    + " characters cannot fit the model's context of " + context + " tokens (at most " + fits
+                    + " characters); shorten the conversation");
+        }
+        return renderer.render(conversation(messages, options));
+    }
+
+    /**
      * What a request would send to the model: the Harmony prompt's text and token ids, with the request's
      * options over this model's defaults.
      *
      * @throws IllegalArgumentException for an invalid option or a conversation the chat template rejects
+     * @throws EngineException.ContextLengthExceeded for a conversation too long for the context by its
+     *     characters alone
      */
     public RenderedPrompt render(Prompt prompt) {
         Prompt request = requestPrompt(prompt);
-        return renderer.render(conversation(request.getInstructions(),
-                (KotodamaChatOptions) Objects.requireNonNull(request.getOptions())));
+        return renderChecked(request.getInstructions(), (KotodamaChatOptions) Objects.requireNonNull(request.getOptions()));
     }
 
     private Conversation conversation(List<Message> messages, KotodamaChatOptions options) {

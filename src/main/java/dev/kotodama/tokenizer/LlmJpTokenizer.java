@@ -47,6 +47,8 @@ public final class LlmJpTokenizer implements AutoCloseable {
 
     private final Vocabulary vocabulary;
 
+    private final int longestPiece;
+
     private final HuggingFaceTokenizer withSpecialTokens; // tokenizer.json as it is
 
     private final HuggingFaceTokenizer plainText; // TokenizerJson#plainTextVariant
@@ -59,6 +61,7 @@ public final class LlmJpTokenizer implements AutoCloseable {
             HuggingFaceTokenizer plainText) {
         this.file = file;
         this.vocabulary = vocabulary;
+        this.longestPiece = vocabulary.longestPiece();
         this.withSpecialTokens = withSpecialTokens;
         this.plainText = plainText;
     }
@@ -155,6 +158,11 @@ public final class LlmJpTokenizer implements AutoCloseable {
     /** A decoder for one generation's ids; see {@link StreamingDecoder}. */
     public StreamingDecoder newStreamingDecoder() {
         return new StreamingDecoder(vocabulary);
+    }
+
+    /** The most characters one token stands for: a text of n characters is at least n / this many tokens. */
+    public int longestPiece() {
+        return longestPiece;
     }
 
     /** Ids run from 0 to {@code vocabularySize() - 1} (model pieces and added tokens). */

@@ -69,6 +69,20 @@ final class Vocabulary {
         return new TextPiece(piece.replace(SPACE_MARK, ' '));
     }
 
+    /** The most characters one token stands for (a byte piece: at most one). */
+    int longestPiece() {
+        int longest = 1;
+        for (Piece piece : pieces) {
+            if (piece instanceof TextPiece text) {
+                longest = Math.max(longest, text.text().length());
+            }
+            else if (piece instanceof AddedToken token) {
+                longest = Math.max(longest, token.content().length());
+            }
+        }
+        return longest;
+    }
+
     /** Ids run from 0 to {@code size() - 1}. */
     int size() {
         return pieces.length;

@@ -8,6 +8,7 @@ import java.nio.charset.StandardCharsets;
 import java.time.Duration;
 import java.util.Arrays;
 import java.util.List;
+import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicReference;
 import java.util.stream.IntStream;
@@ -30,6 +31,12 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.CsvSource;
 import org.junit.jupiter.params.provider.MethodSource;
+import org.springframework.ai.chat.model.ChatResponse;
+import org.springframework.ai.chat.prompt.Prompt;
+import org.springframework.ai.model.tool.ToolCallingChatOptions;
+import org.springframework.ai.model.tool.ToolCallingManager;
+import org.springframework.ai.model.tool.ToolExecutionResult;
+import org.springframework.ai.tool.definition.ToolDefinition;
 import org.springframework.beans.factory.annotation.Autowired;
 import org.springframework.boot.test.context.SpringBootTest;
 import org.springframework.boot.test.context.TestConfiguration;
@@ -340,6 +347,69 @@ class WebOperationsIT {
             client(port).get().uri("/").exchange().expectStatus().isOk()
                 .expectBody(String.class).value(html -> assertThat(html)
                     .contains("data-api-key-required=\"true\"").contains("id=\"api-key\""));
+        }
+    }
+
+    /** Records the threads that render prompts: the chat model resolves the tool definitions while it renders. */
+    @TestConfiguration
+    static class RenderingThreads {
+
+        static final List<String> threads = new CopyOnWriteArrayList<>();
+
+        @Bean
+        ToolCallingManager toolCallingManager() {
+            ToolCallingManager manager = ToolCallingManager.builder().build();
+            return new ToolCallingManager() {
+                @Override
+                public List<ToolDefinition> resolveToolDefinitions(ToolCallingChatOptions options) {
+                    threads.add(Thread.currentThread().getName());
+                    return manager.resolveToolDefinitions(options);
+                }
+
+                @Override
+                public ToolExecutionResult executeToolCalls(Prompt prompt, ChatResponse response) {
+                    return manager.executeToolCalls(prompt, response);
+                }
+            };
+        }
+    }
+
+    @Nested
+    @SpringBootTest(webEnvironment = SpringBootTest.WebEnvironment.RANDOM_PORT, classes = {
+            dev.kotodama.KotodamaApplication.class, RenderingThreads.class })
+    class WhileRendering {
+
+        @LocalServerPort
+        int port;
+
+        @Test
+        void promptsAreRenderedAndTokenizedOffTheWebServersEventLoop() {
+            RenderingThreads.threads.clear();
+            String chat = "{\"messages\":[{\"role\":\"user\",\"content\":\"What is 23 + 45?\"}],\"max_tokens\":2,"
+                    + "\"options\":{\"maxTokens\":2}}";
+            client(port).post().uri("/api/chat").contentType(MediaType.APPLICATION_JSON).bodyValue(chat).exchange()
+                .expectStatus().isOk().returnResult(String.class).getResponseBody().blockLast(Duration.ofMinutes(1));
+            client(port).post().uri("/v1/chat/completions").contentType(MediaType.APPLICATION_JSON).bodyValue(chat)
+                .exchange().expectStatus().isOk();
+            client(port).post().uri("/v1/chat/completions").contentType(MediaType.APPLICATION_JSON)
+                .bodyValue("{\"stream\":true," + chat.substring(1))
+                .exchange().expectStatus().isOk().returnResult(String.class).getResponseBody().blockLast(Duration.ofMinutes(1));
+
+            assertThat(RenderingThreads.threads).as("the threads that rendered the prompts").hasSizeGreaterThanOrEqualTo(3)
+                .noneMatch(thread -> thread.contains("-http-")); // Reactor Netty's event loops: webflux-http-epoll-2
+        }
+
+        @Test
+        void aConversationWhoseCharactersCannotFitTheContextIsRefusedBeforeTokenizing() {
+            RenderingThreads.threads.clear();
+            String body = "{\"messages\":[{\"role\":\"user\",\"content\":\"" + "あ".repeat(200_000) + "\"}]}";
+
+            client(port).post().uri("/v1/chat/completions").contentType(MediaType.APPLICATION_JSON).bodyValue(body)
+                .exchange().expectStatus().isBadRequest()
+                .expectBody().jsonPath("$.error.code").isEqualTo("context_length_exceeded")
+                .jsonPath("$.error.message").value(String.class, message -> assertThat(message)
+                    .startsWith("the conversation's 200000 characters cannot fit the model's context of"));
+            assertThat(RenderingThreads.threads).as("prompts rendered").isEmpty();
         }
     }
 
