@@ -30,6 +30,8 @@ import org.springframework.util.unit.DataSize;
  * @param maxQueued generations that may wait for admission before requests are refused as busy
  * @param shutdownGrace at shutdown, how long running generations may go on before they end with finish
  *     reason {@code shutdown}
+ * @param maxGenerationTime how long one generation may run once admitted; then it ends with finish
+ *     reason {@code length}
  * @param chat the chat model's default options
  */
 @ConfigurationProperties("kotodama")
@@ -38,7 +40,8 @@ public record KotodamaProperties(@Nullable Path modelDir, @DefaultValue("true") 
         @DefaultValue("0") int threads, @DefaultValue("all_opt") OptLevel graphOptimization,
         @Nullable Path optimizedModelCache,
         @DefaultValue("2GB") DataSize kvCacheBudget, @DefaultValue("16") int maxQueued,
-        @DefaultValue("20s") Duration shutdownGrace, @DefaultValue Chat chat) {
+        @DefaultValue("20s") Duration shutdownGrace, @DefaultValue("10m") Duration maxGenerationTime,
+        @DefaultValue Chat chat) {
 
     /** Refuses values that cannot work, naming the property, so that startup stops with one line on it. */
     public KotodamaProperties {
@@ -54,10 +57,15 @@ public record KotodamaProperties(@Nullable Path modelDir, @DefaultValue("true") 
         if (shutdownGrace.isNegative()) {
             throw new IllegalArgumentException("kotodama.shutdown-grace must not be negative, got " + shutdownGrace);
         }
+        if (maxGenerationTime.isNegative() || maxGenerationTime.isZero()
+                || maxGenerationTime.compareTo(EngineOptions.UNLIMITED) > 0) {
+            throw new IllegalArgumentException("kotodama.max-generation-time must be positive (e.g. 10m), got "
+                    + maxGenerationTime);
+        }
     }
 
     public EngineOptions engineOptions() {
-        return new EngineOptions(kvCacheBudget.toBytes(), maxQueued);
+        return new EngineOptions(kvCacheBudget.toBytes(), maxQueued, maxGenerationTime);
     }
 
     /**

@@ -440,6 +440,10 @@ public final class Engine implements AutoCloseable {
         if (endNow) {
             return finish(generation, FinishReason.SHUTDOWN, System.nanoTime());
         }
+        long started = System.nanoTime();
+        if (started - generation.startedAt >= options.maxGenerationTime().toNanos()) {
+            return finish(generation, FinishReason.LENGTH, started);
+        }
         GenerationRequest request = ticket.request;
         try {
             int[] input = generation.generated == 0 ? request.promptIds() : new int[] {generation.lastToken};

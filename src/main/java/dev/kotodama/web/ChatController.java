@@ -14,6 +14,7 @@ import org.springframework.web.bind.annotation.PostMapping;
 import org.springframework.web.bind.annotation.RequestBody;
 import org.springframework.web.bind.annotation.RequestMapping;
 import org.springframework.web.bind.annotation.RestController;
+import org.springframework.web.server.ServerWebExchange;
 import reactor.core.publisher.Flux;
 import reactor.core.publisher.Mono;
 import reactor.core.scheduler.Schedulers;
@@ -38,21 +39,27 @@ class ChatController {
 
     private final ServedChatModel chatModel;
 
-    ChatController(ServedChatModel chatModel) {
+    private final Generations generations;
+
+    private final KotodamaWebProperties limits;
+
+    ChatController(ServedChatModel chatModel, Generations generations, KotodamaWebProperties limits) {
         this.chatModel = chatModel;
+        this.generations = generations;
+        this.limits = limits;
     }
 
     @PostMapping(path = "/chat", produces = MediaType.TEXT_EVENT_STREAM_VALUE)
-    Flux<ServerSentEvent<String>> chat(@RequestBody JsonNode body) {
+    Flux<ServerSentEvent<String>> chat(@RequestBody JsonNode body, ServerWebExchange exchange) {
         KotodamaChatModel model = chatModel.require();
-        return Turns.events(model.stream(ChatRequests.page(body)), ChatController::events,
+        return Turns.events(generations.stream(model, ChatRequests.page(body, limits), exchange), ChatController::events,
                 error -> event("error", JSON.createObjectNode().put("code", error.code()).put("message", error.getMessage())));
     }
 
     @PostMapping("/render")
     Mono<JsonNode> render(@RequestBody JsonNode body) {
         KotodamaChatModel model = chatModel.require();
-        Prompt prompt = ChatRequests.page(body);
+        Prompt prompt = ChatRequests.page(body, limits);
         return Mono.fromCallable(() -> {
             RenderedPrompt rendered = model.render(prompt);
             ObjectNode out = JSON.createObjectNode().put("model", model.modelId()).put("prompt", rendered.text());

@@ -6,6 +6,7 @@ import java.util.List;
 import java.util.Map;
 import java.util.Set;
 import java.util.function.Consumer;
+import java.util.regex.Pattern;
 
 import dev.kotodama.ai.KotodamaChatModel;
 import dev.kotodama.ai.KotodamaChatOptions;
@@ -18,6 +19,7 @@ import org.springframework.ai.chat.messages.UserMessage;
 import org.springframework.ai.chat.prompt.Prompt;
 import org.springframework.ai.tool.ToolCallback;
 import tools.jackson.databind.JsonNode;
+import tools.jackson.databind.json.JsonMapper;
 
 /**
  * Request bodies as Spring AI prompts, checked field by field: every refusal is a 400 that names the
@@ -31,6 +33,9 @@ final class ChatRequests {
 
     static final Set<String> ROLES = Set.of("system", "developer", "user", "assistant", "tool");
 
+    /** OpenAI's rule for function names; anything else could write Harmony header text ({@code to=}, newlines). */
+    static final Pattern TOOL_NAME = Pattern.compile("[A-Za-z0-9_.-]{1,64}");
+
     private ChatRequests() {
     }
 
@@ -43,8 +48,8 @@ final class ChatRequests {
     record ChatCall(Prompt prompt, boolean stream, boolean includeUsage) {
     }
 
-    /** An OpenAI chat-completions body. */
-    static ChatCall openAi(JsonNode body) {
+    /** An OpenAI chat-completions body, within the stop-sequence limits of {@code limits}. */
+    static ChatCall openAi(JsonNode body, KotodamaWebProperties limits) {
         requireObject(body, null, "the request body");
         List<Message> messages = messages(body.get("messages"));
         KotodamaChatOptions.Builder options = KotodamaChatOptions.builder();
@@ -52,7 +57,7 @@ final class ChatRequests {
         options.topP(number(body, "top_p", 0, 1, false, "top_p"));
         Integer maxTokens = positiveInt(body, "max_completion_tokens", "max_completion_tokens");
         options.maxTokens(maxTokens != null ? maxTokens : positiveInt(body, "max_tokens", "max_tokens"));
-        options.stopSequences(stop(body.get("stop"), "stop"));
+        options.stopSequences(stop(body.get("stop"), "stop", limits));
         options.seed(longValue(body, "seed", "seed"));
         options.reasoningEffort(effort(body, "reasoning_effort", "reasoning_effort"));
         Integer n = positiveInt(body, "n", "n");
@@ -75,9 +80,10 @@ final class ChatRequests {
 
     /**
      * The chat page's body: {@code {"messages": [...], "options": {"reasoningEffort", "temperature",
-     * "topP", "maxTokens", "seed", "stop"}, "tools": [...]}}, options optional.
+     * "topP", "maxTokens", "seed", "stop"}, "tools": [...]}}, options optional; within the stop-sequence
+     * limits of {@code limits}.
      */
-    static Prompt page(JsonNode body) {
+    static Prompt page(JsonNode body, KotodamaWebProperties limits) {
         requireObject(body, null, "the request body");
         List<Message> messages = messages(body.get("messages"));
         KotodamaChatOptions.Builder options = KotodamaChatOptions.builder();
@@ -89,7 +95,7 @@ final class ChatRequests {
             options.maxTokens(positiveInt(given, "maxTokens", "options.maxTokens"));
             options.seed(longValue(given, "seed", "options.seed"));
             options.reasoningEffort(effort(given, "reasoningEffort", "options.reasoningEffort"));
-            options.stopSequences(stop(given.get("stop"), "options.stop"));
+            options.stopSequences(stop(given.get("stop"), "options.stop", limits));
         }
         List<ToolCallback> tools = tools(body.get("tools"));
         if (!tools.isEmpty()) {
@@ -164,10 +170,7 @@ final class ChatRequests {
                 requireObject(call, callAt, callAt);
                 JsonNode function = call.get("function");
                 requireObject(function, callAt + ".function", callAt + ".function");
-                String name = text(function, "name", callAt + ".function.name");
-                if (name == null || name.isEmpty()) {
-                    throw ApiException.invalid(callAt + ".function.name", callAt + ".function.name is required");
-                }
+                String name = toolName(function, callAt + ".function.name");
                 String arguments = text(function, "arguments", callAt + ".function.arguments");
                 String id = text(call, "id", callAt + ".id");
                 String callId = id != null ? id : "call_" + j;
@@ -232,10 +235,7 @@ final class ChatRequests {
             }
             JsonNode function = tool.get("function");
             requireObject(function, at + ".function", at + ".function");
-            String name = text(function, "name", at + ".function.name");
-            if (name == null || name.isEmpty()) {
-                throw ApiException.invalid(at + ".function.name", at + ".function.name is required");
-            }
+            String name = toolName(function, at + ".function.name");
             String description = text(function, "description", at + ".function.description");
             JsonNode parameters = function.get("parameters");
             if (parameters != null && !parameters.isNull() && !parameters.isObject()) {
@@ -245,6 +245,18 @@ final class ChatRequests {
                     parameters == null || parameters.isNull() ? null : parameters.toString()));
         }
         return tools;
+    }
+
+    private static String toolName(JsonNode function, String param) {
+        String name = text(function, "name", param);
+        if (name == null || name.isEmpty()) {
+            throw ApiException.invalid(param, param + " is required");
+        }
+        if (!TOOL_NAME.matcher(name).matches()) {
+            throw ApiException.invalid(param, param + " must be 1 to 64 letters, digits, '_', '.' or '-' (as OpenAI's), got "
+                    + JsonMapper.shared().writeValueAsString(name.length() > 80 ? name.substring(0, 80) + "…" : name));
+        }
+        return name;
     }
 
     private static boolean toolsWanted(@Nullable JsonNode choice, List<ToolCallback> tools) {
@@ -258,14 +270,23 @@ final class ChatRequests {
                 + "a tool call ('required' or a named function)");
     }
 
-    private static @Nullable List<String> stop(@Nullable JsonNode node, String param) {
+    private static @Nullable List<String> stop(@Nullable JsonNode node, String param, KotodamaWebProperties limits) {
         if (node == null || node.isNull()) {
             return null;
+        }
+        if (node.isArray() && node.size() > limits.maxStopSequences()) {
+            throw ApiException.invalid(param, param + " may hold at most " + limits.maxStopSequences()
+                    + " sequences (kotodama.web.max-stop-sequences), got " + node.size());
         }
         List<String> stops = new ArrayList<>();
         Consumer<JsonNode> add = value -> {
             if (!value.isString() || value.asString().isEmpty()) {
                 throw ApiException.invalid(param, param + " must be a non-empty string or an array of them");
+            }
+            if (value.asString().length() > limits.maxStopSequenceLength()) {
+                throw ApiException.invalid(param, "each of " + param + " may be at most " + limits.maxStopSequenceLength()
+                        + " characters long (kotodama.web.max-stop-sequence-length), got one of "
+                        + value.asString().length());
             }
             stops.add(value.asString());
         };

@@ -19,6 +19,7 @@ import org.springframework.web.bind.annotation.PostMapping;
 import org.springframework.web.bind.annotation.RequestBody;
 import org.springframework.web.bind.annotation.RequestMapping;
 import org.springframework.web.bind.annotation.RestController;
+import org.springframework.web.server.ServerWebExchange;
 import reactor.core.publisher.Flux;
 import reactor.core.publisher.Mono;
 import tools.jackson.databind.JsonNode;
@@ -39,8 +40,14 @@ class OpenAiController {
 
     private final ServedChatModel chatModel;
 
-    OpenAiController(ServedChatModel chatModel) {
+    private final Generations generations;
+
+    private final KotodamaWebProperties limits;
+
+    OpenAiController(ServedChatModel chatModel, Generations generations, KotodamaWebProperties limits) {
         this.chatModel = chatModel;
+        this.generations = generations;
+        this.limits = limits;
     }
 
     @GetMapping("/models")
@@ -53,12 +60,12 @@ class OpenAiController {
     }
 
     @PostMapping("/chat/completions")
-    Mono<ResponseEntity<Object>> completions(@RequestBody JsonNode body) {
+    Mono<ResponseEntity<Object>> completions(@RequestBody JsonNode body, ServerWebExchange exchange) {
         KotodamaChatModel model = chatModel.require();
-        ChatRequests.ChatCall call = ChatRequests.openAi(body);
+        ChatRequests.ChatCall call = ChatRequests.openAi(body, limits);
         Completion completion = new Completion("chatcmpl-" + UUID.randomUUID().toString().replace("-", ""),
                 Instant.now().getEpochSecond(), model.modelId());
-        Flux<ChatResponse> chunks = model.stream(call.prompt());
+        Flux<ChatResponse> chunks = generations.stream(model, call.prompt(), exchange);
         if (call.stream()) {
             return Mono.just(ResponseEntity.ok().contentType(MediaType.TEXT_EVENT_STREAM)
                 .body(completion.events(chunks, call.includeUsage())));

@@ -10,6 +10,7 @@ import java.util.Arrays;
 import java.util.List;
 import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicLong;
 import java.util.concurrent.atomic.AtomicReference;
 import java.util.stream.IntStream;
 import java.util.stream.Stream;
@@ -25,6 +26,7 @@ import dev.kotodama.engine.ModelDirectory;
 import dev.kotodama.engine.SessionOptionsFactory;
 import dev.kotodama.engine.sampling.Sampler;
 import dev.kotodama.tokenizer.LlmJpTokenizer;
+import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Nested;
 import org.jspecify.annotations.Nullable;
 import org.junit.jupiter.api.Test;
@@ -347,6 +349,123 @@ class WebOperationsIT {
             client(port).get().uri("/").exchange().expectStatus().isOk()
                 .expectBody(String.class).value(html -> assertThat(html)
                     .contains("data-api-key-required=\"true\"").contains("id=\"api-key\""));
+        }
+    }
+
+    /**
+     * The demo model answering "<|channel|>final<|message|>" and then one token forever, each token after
+     * {@link #pause} ms, and, from the token {@link #stallAt} on, after {@link #stall} ms once.
+     */
+    @TestConfiguration
+    static class PacedAnswers {
+
+        static final AtomicLong pause = new AtomicLong();
+
+        static final AtomicLong stall = new AtomicLong();
+
+        static final int stallAt = 6;
+
+        @Bean(destroyMethod = "close")
+        Engine kotodamaEngine(ServedModel model, KotodamaProperties properties) {
+            ModelDirectory directory = ModelDirectory.open(model.directory());
+            LlmJpTokenizer tokenizer = LlmJpTokenizer.load(directory.path());
+            int[] start = tokenizer.encode("<|channel|>final<|message|>");
+            int repeat = tokenizer.encodeText("la")[0];
+            Decoder decoder = Decoder.load(directory, new SessionOptionsFactory(OrtEnvironment.getEnvironment(), 2),
+                    ExecutionProvider.CPU);
+            return new Engine(decoder, properties.engineOptions(), request -> {
+                int[] step = { 0 };
+                return (Sampler) (logits, history) -> {
+                    try {
+                        Thread.sleep(step[0] == stallAt ? stall.get() : pause.get());
+                    }
+                    catch (InterruptedException ex) {
+                        Thread.currentThread().interrupt();
+                    }
+                    int id = step[0] < start.length ? start[step[0]] : repeat;
+                    step[0]++;
+                    return id;
+                };
+            });
+        }
+    }
+
+    @Nested
+    @SpringBootTest(webEnvironment = SpringBootTest.WebEnvironment.RANDOM_PORT, classes = {
+            dev.kotodama.KotodamaApplication.class, PacedAnswers.class }, properties = {
+                    "kotodama.web.max-concurrent-per-client=1", "kotodama.max-generation-time=2s",
+                    "kotodama.web.stream-idle-timeout=1s" })
+    class WithLimits {
+
+        @LocalServerPort
+        int port;
+
+        @Autowired
+        Engine engine;
+
+        @AfterEach
+        void unpace() throws InterruptedException {
+            PacedAnswers.pause.set(0);
+            PacedAnswers.stall.set(0);
+            awaitIdle(engine, Duration.ofSeconds(5));
+            Thread.sleep(200); // the stream's end reaches the per-client count just after the engine's
+        }
+
+        private List<ServerSentEvent<String>> chat(String body) {
+            return WebClient.create("http://localhost:" + port).post().uri("/api/chat")
+                .contentType(MediaType.APPLICATION_JSON).bodyValue(body).retrieve()
+                .bodyToFlux(new ParameterizedTypeReference<ServerSentEvent<String>>() { })
+                .collectList().block(Duration.ofSeconds(30));
+        }
+
+        @Test
+        void aGenerationEndsWithFinishReasonLengthAtItsTimeLimit() {
+            PacedAnswers.pause.set(20); // 800 tokens would take 16 s
+
+            long started = System.nanoTime();
+            List<ServerSentEvent<String>> events = chat(LONG_CHAT);
+            long seconds = TimeUnit.NANOSECONDS.toSeconds(System.nanoTime() - started);
+
+            assertThat(events.get(events.size() - 1).data()).isEqualTo("{\"finishReason\":\"length\"}");
+            assertThat(JSON.readTree(events.get(events.size() - 2).data()).path("completionTokens").asInt())
+                .isBetween(20, 400);
+            assertThat(seconds).isLessThan(8);
+        }
+
+        @Test
+        void aClientPastItsConcurrentGenerationsGets429() {
+            PacedAnswers.pause.set(20);
+            Disposable running = WebClient.create("http://localhost:" + port).post().uri("/api/chat")
+                .contentType(MediaType.APPLICATION_JSON).bodyValue(LONG_CHAT).retrieve()
+                .bodyToFlux(new ParameterizedTypeReference<ServerSentEvent<String>>() { }).subscribe();
+            try {
+                long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(10);
+                while (engine.activeCount() < 1 && System.nanoTime() < deadline) {
+                    Thread.onSpinWait();
+                }
+                client(port).post().uri("/v1/chat/completions").contentType(MediaType.APPLICATION_JSON)
+                    .bodyValue("{\"messages\":[{\"role\":\"user\",\"content\":\"hi\"}],\"max_tokens\":4}").exchange()
+                    .expectStatus().isEqualTo(429)
+                    .expectHeader().valueEquals(HttpHeaders.RETRY_AFTER, "1")
+                    .expectBody().jsonPath("$.error.code").isEqualTo("too_many_concurrent_generations")
+                    .jsonPath("$.error.message").value(String.class, message -> assertThat(message)
+                        .contains("kotodama.web.max-concurrent-per-client"));
+            }
+            finally {
+                running.dispose();
+            }
+        }
+
+        @Test
+        void aStreamThatStallsPastTheIdleTimeoutEndsWithAnErrorEvent() {
+            PacedAnswers.stall.set(4000);
+
+            List<ServerSentEvent<String>> events = chat(LONG_CHAT);
+
+            ServerSentEvent<String> last = events.get(events.size() - 1);
+            assertThat(last.event()).isEqualTo("error");
+            assertThat(JSON.readTree(last.data()).path("code").asString()).isEqualTo("stream_idle");
+            assertThat(JSON.readTree(last.data()).path("message").asString()).contains("kotodama.web.stream-idle-timeout");
         }
     }
 
