@@ -190,7 +190,8 @@ class WebOperationsIT {
 
     @Nested
     @SpringBootTest(webEnvironment = SpringBootTest.WebEnvironment.RANDOM_PORT, classes = {
-            dev.kotodama.KotodamaApplication.class, ScriptedAnswers.class })
+            dev.kotodama.KotodamaApplication.class, ScriptedAnswers.class },
+            properties = "kotodama.web.max-concurrent-per-client=20") // the twenty clients share one address
     class WithManyClients {
 
         @LocalServerPort
