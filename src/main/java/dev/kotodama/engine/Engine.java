@@ -7,6 +7,7 @@ import java.util.Deque;
 import java.util.HashSet;
 import java.util.Iterator;
 import java.util.List;
+import java.util.Map;
 import java.util.Objects;
 import java.util.Set;
 import java.util.concurrent.locks.Condition;
@@ -21,6 +22,7 @@ import dev.kotodama.engine.sampling.TokenHistory;
 import org.jspecify.annotations.Nullable;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
+import org.slf4j.MDC;
 import reactor.core.publisher.Flux;
 import reactor.core.publisher.FluxSink;
 
@@ -376,7 +378,7 @@ public final class Engine implements AutoCloseable {
         if (ticket.cancelled) {
             return;
         }
-        logger.error("a generation failed inside the engine; the other generations go on", failure);
+        ticket.log(() -> logger.error("a generation failed inside the engine; the other generations go on", failure));
         try {
             ticket.sink.error(new EngineException("the generation failed inside the engine ("
                     + failure.getClass().getSimpleName() + "); the server log has the details"));
@@ -451,8 +453,9 @@ public final class Engine implements AutoCloseable {
         }
         catch (OrtException ex) {
             if (!ticket.cancelled) {
-                logger.error("generation failed in ONNX Runtime", ex);
-                ticket.sink.error(new EngineException("the model failed: " + OrtErrors.firstLine(ex.getMessage())));
+                ticket.log(() -> logger.error("generation failed in ONNX Runtime", ex));
+                ticket.sink.error(new EngineException("the model failed on this generation (ONNX Runtime); the server "
+                        + "log has the details"));
             }
             return false;
         }
@@ -462,7 +465,7 @@ public final class Engine implements AutoCloseable {
             token = generation.sampler.sample(generation.logits, generation.history);
         }
         catch (RuntimeException ex) { // NaN logits, for one: this generation fails, the engine goes on
-            logger.error("sampling failed", ex);
+            ticket.log(() -> logger.error("sampling failed", ex));
             ticket.sink.error(new EngineException("sampling failed: " + ex.getMessage()));
             return false;
         }
@@ -534,6 +537,8 @@ public final class Engine implements AutoCloseable {
 
         final long submittedAt = System.nanoTime();
 
+        final @Nullable Map<String, String> logContext = MDC.getCopyOfContextMap(); // the submitter's: its request id
+
         volatile boolean cancelled;
 
         private boolean runOptionsClosed; // guarded by this
@@ -547,6 +552,18 @@ public final class Engine implements AutoCloseable {
             }
             catch (OrtException ex) {
                 throw new IllegalStateException("ONNX Runtime cannot create run options", ex);
+            }
+        }
+
+        /** Logs on the engine thread with the submitter's logging context. */
+        void log(Runnable logging) {
+            Map<String, String> engineContext = MDC.getCopyOfContextMap();
+            MDC.setContextMap(logContext != null ? logContext : Map.of());
+            try {
+                logging.run();
+            }
+            finally {
+                MDC.setContextMap(engineContext != null ? engineContext : Map.of());
             }
         }
 

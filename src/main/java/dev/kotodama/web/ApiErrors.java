@@ -5,6 +5,7 @@ import java.util.LinkedHashMap;
 import java.util.Map;
 
 import dev.kotodama.engine.EngineException;
+import dev.kotodama.harmony.InvalidConversationException;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 import org.springframework.core.codec.DecodingException;
@@ -23,20 +24,23 @@ import tools.jackson.databind.json.JsonMapper;
 
 /**
  * Every refusal of the APIs as OpenAI's error body {@code {"error": {"message", "type", "param",
- * "code"}}} with its status; an unexpected failure is a 500 that says to look in the server log, never
- * a stack trace.
+ * "code", "request_id"}}} with its status. Only this server's own messages reach the client: any other
+ * failure (a library's exception, whose message may name server paths, ONNX Runtime's error lines) is
+ * logged with its stack under the request's id, and the client gets a 500 with a generic message and
+ * that id, never a stack trace.
  */
 @RestControllerAdvice(basePackageClasses = ApiErrors.class)
 class ApiErrors {
 
     private static final Logger logger = LoggerFactory.getLogger(ApiErrors.class);
 
-    static Map<String, Object> body(ApiException ex) {
+    static Map<String, Object> body(ApiException ex, String requestId) {
         Map<String, Object> error = new LinkedHashMap<>();
         error.put("message", ex.getMessage());
         error.put("type", ex.type());
         error.put("param", ex.param());
         error.put("code", ex.code());
+        error.put("request_id", requestId);
         return Map.of("error", error);
     }
 
@@ -44,12 +48,16 @@ class ApiErrors {
     static Mono<Void> write(ServerWebExchange exchange, ApiException ex) {
         exchange.getResponse().setStatusCode(ex.status());
         exchange.getResponse().getHeaders().setContentType(MediaType.APPLICATION_JSON);
-        byte[] bytes = JsonMapper.shared().writeValueAsString(body(ex)).getBytes(StandardCharsets.UTF_8);
+        byte[] bytes = JsonMapper.shared().writeValueAsString(body(ex, RequestIdFilter.of(exchange)))
+            .getBytes(StandardCharsets.UTF_8);
         return exchange.getResponse().writeWith(Mono.just(exchange.getResponse().bufferFactory().wrap(bytes)));
     }
 
-    /** What a failure means to the client: its status, type, code and message. */
-    static ApiException of(Throwable failure) {
+    /**
+     * What a failure means to the client: its status, type, code and message; a failure that is not one
+     * of this server's refusals is logged here with its stack under {@code requestId}.
+     */
+    static ApiException of(Throwable failure, String requestId) {
         if (failure instanceof ApiException api) {
             return api;
         }
@@ -83,23 +91,24 @@ class ApiErrors {
             return new ApiException(HttpStatus.INTERNAL_SERVER_ERROR, "server_error", "generation_failed", null,
                     String.valueOf(ex.getMessage()));
         }
-        if (failure instanceof IllegalArgumentException ex) {
-            return ApiException.invalid(null, String.valueOf(ex.getMessage()));
+        if (failure instanceof InvalidConversationException ex) {
+            return ApiException.invalid("messages", String.valueOf(ex.getMessage()));
         }
-        logger.error("a chat request failed", failure);
+        logger.error("request {} failed", requestId, failure);
         return new ApiException(HttpStatus.INTERNAL_SERVER_ERROR, "server_error", "internal_error", null,
-                "the server failed to answer (" + failure.getClass().getSimpleName() + "); the server log has the details");
+                "the server failed to answer; its log has the details under request id " + requestId);
     }
 
     /** Every failure of a request, as its status (with {@code Retry-After} on a 429) and OpenAI's error body. */
     @ExceptionHandler(Exception.class)
-    ResponseEntity<Map<String, Object>> handle(Exception ex) {
-        ApiException api = of(ex);
+    ResponseEntity<Map<String, Object>> handle(Exception ex, ServerWebExchange exchange) {
+        String requestId = RequestIdFilter.of(exchange);
+        ApiException api = of(ex, requestId);
         ResponseEntity.BodyBuilder response = ResponseEntity.status(api.status()).contentType(MediaType.APPLICATION_JSON);
         if (api.status() == HttpStatus.TOO_MANY_REQUESTS) {
             response.header(HttpHeaders.RETRY_AFTER, "1");
         }
-        return response.body(body(api));
+        return response.body(body(api, requestId));
     }
 
     private static ApiException tooLarge() {

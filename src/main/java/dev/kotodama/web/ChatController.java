@@ -52,8 +52,10 @@ class ChatController {
     @PostMapping(path = "/chat", produces = MediaType.TEXT_EVENT_STREAM_VALUE)
     Flux<ServerSentEvent<String>> chat(@RequestBody JsonNode body, ServerWebExchange exchange) {
         KotodamaChatModel model = chatModel.require();
+        String requestId = RequestIdFilter.of(exchange);
         return Turns.events(generations.stream(model, ChatRequests.page(body, limits), exchange), ChatController::events,
-                error -> event("error", JSON.createObjectNode().put("code", error.code()).put("message", error.getMessage())));
+                error -> event("error", JSON.createObjectNode().put("code", error.code()).put("message", error.getMessage())
+                    .put("requestId", requestId)), requestId);
     }
 
     @PostMapping("/render")

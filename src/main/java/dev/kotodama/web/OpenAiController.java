@@ -68,7 +68,7 @@ class OpenAiController {
         Flux<ChatResponse> chunks = generations.stream(model, call.prompt(), exchange);
         if (call.stream()) {
             return Mono.just(ResponseEntity.ok().contentType(MediaType.TEXT_EVENT_STREAM)
-                .body(completion.events(chunks, call.includeUsage())));
+                .body(completion.events(chunks, call.includeUsage(), RequestIdFilter.of(exchange))));
         }
         return chunks.collectList().map(all -> ResponseEntity.ok().contentType(MediaType.APPLICATION_JSON)
             .body(completion.whole(all)));
@@ -111,7 +111,7 @@ class OpenAiController {
             return response;
         }
 
-        Flux<ServerSentEvent<String>> events(Flux<ChatResponse> chunks, boolean includeUsage) {
+        Flux<ServerSentEvent<String>> events(Flux<ChatResponse> chunks, boolean includeUsage, String requestId) {
             AtomicBoolean first = new AtomicBoolean(true);
             AtomicInteger toolIndex = new AtomicInteger();
             return Turns.events(chunks, chunk -> {
@@ -144,7 +144,7 @@ class OpenAiController {
                     }
                 }
                 return out.stream().map(node -> ServerSentEvent.builder(node.toString()).build()).toList();
-            }, error -> ServerSentEvent.builder(JSON.writeValueAsString(ApiErrors.body(error))).build())
+            }, error -> ServerSentEvent.builder(JSON.writeValueAsString(ApiErrors.body(error, requestId))).build(), requestId)
                 .concatWith(Mono.just(ServerSentEvent.builder("[DONE]").build()));
         }
 

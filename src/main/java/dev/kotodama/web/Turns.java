@@ -26,10 +26,10 @@ final class Turns {
      * client gets an error status and body; a later one becomes the stream's last event.
      */
     static <T> Flux<T> events(Flux<ChatResponse> chunks, Function<ChatResponse, Iterable<T>> events,
-            Function<ApiException, T> lateError) {
+            Function<ApiException, T> lateError, String requestId) {
         AtomicBoolean started = new AtomicBoolean();
         return chunks.doOnNext(chunk -> started.set(true)).concatMapIterable(events)
-            .onErrorResume(failure -> started.get() ? Mono.just(lateError.apply(ApiErrors.of(failure)))
+            .onErrorResume(failure -> started.get() ? Mono.just(lateError.apply(ApiErrors.of(failure, requestId)))
                     : Mono.error(failure));
     }
 

@@ -314,6 +314,24 @@ class WebApiIT {
     }
 
     @Test
+    void everyResponseNamesItsRequestIdTheOneGivenWhenWellFormedElseANewOne() {
+        client.get().uri("/v1/models").header("X-Request-Id", "client-7.a:b_c").exchange().expectStatus().isOk()
+            .expectHeader().valueEquals("X-Request-Id", "client-7.a:b_c");
+        String generated = client.get().uri("/v1/models").exchange().expectStatus().isOk().returnResult(String.class)
+            .getResponseHeaders().getFirst("X-Request-Id");
+        assertThat(generated).matches("[0-9a-f]{32}");
+        for (String malformed : List.of("two words", "x".repeat(65), "a/b", "")) {
+            assertThat(client.get().uri("/v1/models").header("X-Request-Id", malformed).exchange().expectStatus().isOk()
+                .returnResult(String.class).getResponseHeaders().getFirst("X-Request-Id")).as(malformed)
+                .matches("[0-9a-f]{32}");
+        }
+        assertThat(client.post().uri("/v1/chat/completions").header("X-Request-Id", "bad-request-1")
+            .contentType(MediaType.APPLICATION_JSON).bodyValue("{}").exchange().expectStatus().isBadRequest()
+            .expectHeader().valueEquals("X-Request-Id", "bad-request-1")
+            .expectBody(String.class).returnResult().getResponseBody()).contains("\"request_id\":\"bad-request-1\"");
+    }
+
+    @Test
     void aBodyOverTheLimitIs413() {
         String big = "{\"messages\": [{\"role\": \"user\", \"content\": \"" + "a".repeat(10_000) + "\"}]}";
 

@@ -30,6 +30,7 @@ import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Nested;
 import org.jspecify.annotations.Nullable;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.ExtendWith;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.CsvSource;
 import org.junit.jupiter.params.provider.MethodSource;
@@ -42,6 +43,8 @@ import org.springframework.ai.tool.definition.ToolDefinition;
 import org.springframework.beans.factory.annotation.Autowired;
 import org.springframework.boot.test.context.SpringBootTest;
 import org.springframework.boot.test.context.TestConfiguration;
+import org.springframework.boot.test.system.CapturedOutput;
+import org.springframework.boot.test.system.OutputCaptureExtension;
 import org.springframework.boot.test.web.server.LocalServerPort;
 import org.springframework.context.annotation.Bean;
 import org.springframework.core.ParameterizedTypeReference;
@@ -53,6 +56,7 @@ import org.springframework.web.reactive.function.client.WebClient;
 import reactor.core.Disposable;
 import reactor.core.publisher.Flux;
 import reactor.core.publisher.Mono;
+import tools.jackson.databind.JsonNode;
 import tools.jackson.databind.json.JsonMapper;
 
 import static org.assertj.core.api.Assertions.assertThat;
@@ -192,6 +196,7 @@ class WebOperationsIT {
     @SpringBootTest(webEnvironment = SpringBootTest.WebEnvironment.RANDOM_PORT, classes = {
             dev.kotodama.KotodamaApplication.class, ScriptedAnswers.class },
             properties = "kotodama.web.max-concurrent-per-client=20") // the twenty clients share one address
+    @ExtendWith(OutputCaptureExtension.class)
     class WithManyClients {
 
         @LocalServerPort
@@ -225,6 +230,33 @@ class WebOperationsIT {
                 assertThat(last.event()).isEqualTo("error");
                 assertThat(JSON.readTree(last.data()).path("code").asString()).isEqualTo("generation_failed");
                 assertThat(JSON.readTree(last.data()).path("message").asString()).isEqualTo("sampling failed: a NaN logit");
+            }
+            finally {
+                ScriptedAnswers.script.set(null);
+            }
+        }
+
+        @Test
+        void onnxRuntimesErrorReachesTheLogUnderTheRequestIdAndTheClientAGenericMessage(CapturedOutput output) {
+            int[] start = ScriptedAnswers.tokenizer.encode("<|channel|>final<|message|>Hello");
+            int outsideTheVocabulary = ScriptedAnswers.tokenizer.vocabularySize() + 5; // the next step's Gather fails
+            ScriptedAnswers.script.set(IntStream.concat(Arrays.stream(start), IntStream.of(outsideTheVocabulary)).toArray());
+            try {
+                List<ServerSentEvent<String>> events = WebClient.create("http://localhost:" + port).post().uri("/api/chat")
+                    .header("X-Request-Id", "issue-24.test:6").contentType(MediaType.APPLICATION_JSON).bodyValue(LONG_CHAT)
+                    .retrieve().bodyToFlux(new ParameterizedTypeReference<ServerSentEvent<String>>() { })
+                    .collectList().block(Duration.ofSeconds(30));
+
+                ServerSentEvent<String> last = events.get(events.size() - 1);
+                assertThat(last.event()).isEqualTo("error");
+                JsonNode error = JSON.readTree(last.data());
+                assertThat(error.path("code").asString()).isEqualTo("generation_failed");
+                assertThat(error.path("requestId").asString()).isEqualTo("issue-24.test:6");
+                assertThat(error.path("message").asString())
+                    .isEqualTo("the model failed on this generation (ONNX Runtime); the server log has the details");
+                assertThat(output.getAll().lines().filter(line -> line.contains("[issue-24.test:6] "))
+                    .filter(line -> line.contains("generation failed in ONNX Runtime"))).hasSize(1);
+                assertThat(output.getAll()).contains("OrtException");
             }
             finally {
                 ScriptedAnswers.script.set(null);
