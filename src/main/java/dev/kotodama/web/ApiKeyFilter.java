@@ -9,6 +9,9 @@ import org.springframework.core.Ordered;
 import org.springframework.core.annotation.Order;
 import org.springframework.http.HttpHeaders;
 import org.springframework.http.HttpStatus;
+import org.springframework.security.authentication.UsernamePasswordAuthenticationToken;
+import org.springframework.security.core.Authentication;
+import org.springframework.security.core.context.ReactiveSecurityContextHolder;
 import org.springframework.stereotype.Component;
 import org.springframework.web.server.ServerWebExchange;
 import org.springframework.web.server.WebFilter;
@@ -22,6 +25,11 @@ import reactor.core.publisher.Mono;
  * {@code /actuator/health/readiness}, and {@code /actuator/health} (its status only: details need the
  * key). The decision is made on the path as the router sees it ({@link RoutedPath}); a path that
  * cannot be read is a 400 and a path the router would see otherwise than normalized is never public.
+ *
+ * <p>A request with the key, and every request when no key is set, is authorized: its Reactor context
+ * holds an authentication (Spring Security's, without its filters), which is what Actuator's
+ * {@code show-details: when-authorized} looks for (the health's details, such as the disk's path and
+ * free bytes, are for authorized clients only).
  */
 @Component
 @Order(Ordered.HIGHEST_PRECEDENCE + 10)
@@ -31,6 +39,9 @@ class ApiKeyFilter implements WebFilter {
             "/actuator/health/liveness", "/actuator/health/readiness");
 
     private static final List<String> PUBLIC_FOLDERS = List.of("/assets/", "/webjars/");
+
+    private static final Authentication AUTHORIZED = UsernamePasswordAuthenticationToken.authenticated(
+            "kotodama-api-client", null, List.of());
 
     private final byte[] expected;
 
@@ -52,7 +63,7 @@ class ApiKeyFilter implements WebFilter {
         String given = exchange.getRequest().getHeaders().getFirst(HttpHeaders.AUTHORIZATION);
         if (expected.length == 0
                 || (given != null && MessageDigest.isEqual(expected, given.getBytes(StandardCharsets.UTF_8)))) {
-            return chain.filter(exchange);
+            return chain.filter(exchange).contextWrite(ReactiveSecurityContextHolder.withAuthentication(AUTHORIZED));
         }
         if (isPublic(path)) {
             return chain.filter(exchange);

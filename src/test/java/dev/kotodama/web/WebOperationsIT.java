@@ -378,6 +378,32 @@ class WebOperationsIT {
         }
 
         @Test
+        void withoutTheKeyTheHealthIsItsStatusOnlyAndInfoAndMetricsAreClosed() {
+            String health = client(port).get().uri("/actuator/health").exchange().returnResult(String.class)
+                .getResponseBody().blockLast(Duration.ofSeconds(10));
+            assertThat(JSON.readTree(health).propertyNames()).contains("status").doesNotContain("components", "details");
+            assertThat(health).doesNotContain("diskSpace").doesNotContain("free");
+            for (String path : List.of("/actuator/health/readiness", "/actuator/health/liveness")) {
+                String probe = client(port).get().uri(path).exchange().returnResult(String.class).getResponseBody()
+                    .blockLast(Duration.ofSeconds(10));
+                assertThat(JSON.readTree(probe).propertyNames()).as(path).containsExactly("status");
+            }
+            client(port).get().uri("/actuator/info").exchange().expectStatus().isUnauthorized();
+            client(port).get().uri("/actuator/prometheus").exchange().expectStatus().isUnauthorized();
+        }
+
+        @Test
+        void withTheKeyTheHealthHasItsDetailsAndInfoAndMetricsAnswer() {
+            client(port).get().uri("/actuator/health").header(HttpHeaders.AUTHORIZATION, "Bearer s3cret").exchange()
+                .expectBody().jsonPath("$.components.model.status").exists()
+                .jsonPath("$.components.diskSpace.details.free").exists();
+            client(port).get().uri("/actuator/info").header(HttpHeaders.AUTHORIZATION, "Bearer s3cret").exchange()
+                .expectStatus().isOk().expectBody().jsonPath("$.model.id").isEqualTo("kotodama-demo");
+            client(port).get().uri("/actuator/prometheus").header(HttpHeaders.AUTHORIZATION, "Bearer s3cret").exchange()
+                .expectStatus().isOk();
+        }
+
+        @Test
         void theChatPageIsOpenAndAsksForTheKeyInItsSettings() {
             client(port).get().uri("/").exchange().expectStatus().isOk()
                 .expectBody(String.class).value(html -> assertThat(html)
