@@ -3,6 +3,19 @@
 
 const FORBIDDEN_TAGS = ['style', 'form', 'input', 'button', 'textarea', 'select', 'option'];
 
+// Inline styles could load images too (background: url(...)); the page's CSP refuses them anyway.
+const FORBIDDEN_ATTRIBUTES = ['style'];
+
+/**
+ * Whether an image source stays on this origin: a data: image or a path, not a URL with a scheme or a
+ * host (//host, and /\host, which browsers read the same). Browsers drop tabs and newlines from URLs and
+ * leading spaces, so they are dropped here first.
+ */
+function isLocalImage(src) {
+  const url = src.replace(/[\t\n\r]/g, '').trim();
+  return /^data:image\//i.test(url) || !/^([a-z][a-z0-9+.-]*:|[\\/]{2})/i.test(url);
+}
+
 /**
  * @param {{Marked: Function, purify: {sanitize: Function, addHook: Function}, hljs?: object}} libraries
  * @returns {(markdown: string) => string} sanitized HTML
@@ -25,11 +38,17 @@ export function createMarkdownRenderer({ Marked, purify, hljs }) {
       node.setAttribute('target', '_blank');
       node.setAttribute('rel', 'noopener noreferrer nofollow');
     }
+    // an answer must not make the browser fetch from another origin: that would tell it what the answer says
+    node.removeAttribute('srcset');
+    if (node.tagName === 'IMG' && node.hasAttribute('src') && !isLocalImage(node.getAttribute('src'))) {
+      node.removeAttribute('src');
+    }
   });
   return (markdown) =>
     purify.sanitize(marked.parse(markdown, { async: false }), {
       USE_PROFILES: { html: true },
       FORBID_TAGS: FORBIDDEN_TAGS,
+      FORBID_ATTR: FORBIDDEN_ATTRIBUTES,
       ADD_ATTR: ['target'],
     });
 }

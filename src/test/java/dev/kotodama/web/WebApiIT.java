@@ -18,6 +18,7 @@ import org.springframework.boot.test.web.server.LocalServerPort;
 import org.springframework.core.ParameterizedTypeReference;
 import org.springframework.http.MediaType;
 import org.springframework.http.codec.ServerSentEvent;
+import org.springframework.test.web.reactive.server.EntityExchangeResult;
 import org.springframework.test.web.reactive.server.WebTestClient;
 import tools.jackson.databind.JsonNode;
 import tools.jackson.databind.json.JsonMapper;
@@ -368,6 +369,24 @@ class WebApiIT {
         assertThat(JSON.readTree(call.path("function").path("arguments").asString()).path("city").asString())
             .isEqualTo("東京");
         assertThat(choice.path("message").path("content").isNull()).isTrue();
+    }
+
+    @Test
+    void theChatPageForbidsOtherOriginsAndAllowsItsOwnImportMapByItsHash() throws Exception {
+        EntityExchangeResult<String> page = client.get().uri("/").exchange().expectStatus().isOk()
+            .expectHeader().valueEquals("X-Content-Type-Options", "nosniff")
+            .expectBody(String.class).returnResult();
+        String policy = page.getResponseHeaders().getFirst("Content-Security-Policy");
+        Matcher importMap = Pattern.compile("<script type=\"importmap\">(.*?)</script>", Pattern.DOTALL)
+            .matcher(page.getResponseBody());
+        assertThat(importMap.find()).isTrue();
+        String hash = java.util.Base64.getEncoder().encodeToString(java.security.MessageDigest.getInstance("SHA-256")
+            .digest(importMap.group(1).getBytes(java.nio.charset.StandardCharsets.UTF_8)));
+
+        assertThat(policy).isEqualTo("default-src 'self'; script-src 'self' 'sha256-" + hash
+                + "'; img-src 'self' data:; frame-ancestors 'none'");
+        assertThat(page.getResponseBody()).doesNotContainPattern("<script(?![^>]*(?:src=|type=\"importmap\"))")
+            .doesNotContain(" style=\"").doesNotContain(" onclick=");
     }
 
     @Test
