@@ -5,15 +5,8 @@ import java.util.List;
 import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.TimeUnit;
 
-import ai.onnxruntime.OrtEnvironment;
 import dev.kotodama.KotodamaApplication;
-import dev.kotodama.engine.Decoder;
 import dev.kotodama.engine.Engine;
-import dev.kotodama.engine.ExecutionProvider;
-import dev.kotodama.engine.ModelDirectory;
-import dev.kotodama.engine.SessionOptionsFactory;
-import dev.kotodama.engine.sampling.Sampler;
-import dev.kotodama.tokenizer.LlmJpTokenizer;
 import org.junit.jupiter.api.Nested;
 import org.junit.jupiter.api.Test;
 import org.springframework.boot.builder.SpringApplicationBuilder;
@@ -133,24 +126,7 @@ class OperationsIT {
 
         @Bean(destroyMethod = "close")
         Engine kotodamaEngine(ServedModel model, KotodamaProperties properties) {
-            ModelDirectory directory = ModelDirectory.open(model.directory());
-            LlmJpTokenizer tokenizer = LlmJpTokenizer.load(directory.path());
-            int[] start = tokenizer.encode("<|channel|>final<|message|>");
-            int repeat = tokenizer.encodeText("la")[0];
-            Decoder decoder = Decoder.load(directory, new SessionOptionsFactory(OrtEnvironment.getEnvironment(), 2),
-                    ExecutionProvider.CPU);
-            return new Engine(decoder, properties.engineOptions(), request -> {
-                int[] step = { 0 };
-                return (Sampler) (logits, history) -> {
-                    try {
-                        Thread.sleep(20);
-                    }
-                    catch (InterruptedException ex) {
-                        Thread.currentThread().interrupt();
-                    }
-                    return step[0] < start.length ? start[step[0]++] : repeat;
-                };
-            });
+            return PacedEngines.endless(model, properties, step -> 20);
         }
     }
 

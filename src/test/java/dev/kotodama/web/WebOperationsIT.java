@@ -18,6 +18,7 @@ import java.util.stream.Stream;
 import ai.onnxruntime.OrtEnvironment;
 import dev.kotodama.ai.EngineWarmUp;
 import dev.kotodama.ai.KotodamaProperties;
+import dev.kotodama.ai.PacedEngines;
 import dev.kotodama.ai.ServedModel;
 import dev.kotodama.engine.Decoder;
 import dev.kotodama.engine.Engine;
@@ -112,6 +113,19 @@ class WebOperationsIT {
         }
     }
 
+    /** A long chat on /api/chat, once the engine runs it (the only generation): dispose of it to end it. */
+    private static Disposable startLongChat(int port, Engine engine) {
+        Disposable running = WebClient.create("http://localhost:" + port).post().uri("/api/chat")
+            .contentType(MediaType.APPLICATION_JSON).bodyValue(LONG_CHAT).retrieve()
+            .bodyToFlux(new ParameterizedTypeReference<ServerSentEvent<String>>() { }).subscribe();
+        long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(10);
+        while (engine.activeCount() < 1 && System.nanoTime() < deadline) {
+            Thread.onSpinWait();
+        }
+        assertThat(engine.activeCount()).isOne();
+        return running;
+    }
+
     private static Mono<List<ServerSentEvent<String>>> firstEvents(int port, int count) {
         return WebClient.create("http://localhost:" + port).post().uri("/api/chat")
             .contentType(MediaType.APPLICATION_JSON).bodyValue(LONG_CHAT).retrieve()
@@ -170,15 +184,8 @@ class WebOperationsIT {
                 Thread.sleep(10);
             }
             assertThat(warmUp.state()).isEqualTo(EngineWarmUp.State.DONE);
-            Disposable running = WebClient.create("http://localhost:" + port).post().uri("/api/chat")
-                .contentType(MediaType.APPLICATION_JSON).bodyValue(LONG_CHAT).retrieve()
-                .bodyToFlux(new ParameterizedTypeReference<ServerSentEvent<String>>() { }).subscribe();
+            Disposable running = startLongChat(port, engine);
             try {
-                long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(10);
-                while (engine.activeCount() < 1 && System.nanoTime() < deadline) {
-                    Thread.onSpinWait();
-                }
-                assertThat(engine.activeCount()).isOne();
                 client(port).post().uri("/v1/chat/completions").contentType(MediaType.APPLICATION_JSON)
                     .bodyValue("{\"messages\":[{\"role\":\"user\",\"content\":\"hi\"}],\"max_tokens\":800}").exchange()
                     .expectStatus().isEqualTo(429)
@@ -426,26 +433,7 @@ class WebOperationsIT {
 
         @Bean(destroyMethod = "close")
         Engine kotodamaEngine(ServedModel model, KotodamaProperties properties) {
-            ModelDirectory directory = ModelDirectory.open(model.directory());
-            LlmJpTokenizer tokenizer = LlmJpTokenizer.load(directory.path());
-            int[] start = tokenizer.encode("<|channel|>final<|message|>");
-            int repeat = tokenizer.encodeText("la")[0];
-            Decoder decoder = Decoder.load(directory, new SessionOptionsFactory(OrtEnvironment.getEnvironment(), 2),
-                    ExecutionProvider.CPU);
-            return new Engine(decoder, properties.engineOptions(), request -> {
-                int[] step = { 0 };
-                return (Sampler) (logits, history) -> {
-                    try {
-                        Thread.sleep(step[0] == stallAt ? stall.get() : pause.get());
-                    }
-                    catch (InterruptedException ex) {
-                        Thread.currentThread().interrupt();
-                    }
-                    int id = step[0] < start.length ? start[step[0]] : repeat;
-                    step[0]++;
-                    return id;
-                };
-            });
+            return PacedEngines.endless(model, properties, step -> step == stallAt ? stall.get() : pause.get());
         }
     }
 
@@ -494,14 +482,8 @@ class WebOperationsIT {
         @Test
         void aClientPastItsConcurrentGenerationsGets429() {
             PacedAnswers.pause.set(20);
-            Disposable running = WebClient.create("http://localhost:" + port).post().uri("/api/chat")
-                .contentType(MediaType.APPLICATION_JSON).bodyValue(LONG_CHAT).retrieve()
-                .bodyToFlux(new ParameterizedTypeReference<ServerSentEvent<String>>() { }).subscribe();
+            Disposable running = startLongChat(port, engine);
             try {
-                long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(10);
-                while (engine.activeCount() < 1 && System.nanoTime() < deadline) {
-                    Thread.onSpinWait();
-                }
                 client(port).post().uri("/v1/chat/completions").contentType(MediaType.APPLICATION_JSON)
                     .bodyValue("{\"messages\":[{\"role\":\"user\",\"content\":\"hi\"}],\"max_tokens\":4}").exchange()
                     .expectStatus().isEqualTo(429)
