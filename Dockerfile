@@ -19,7 +19,10 @@ RUN apt-get update \
     && mkdir -p /models /var/cache/kotodama && chown 10001 /var/cache/kotodama
 COPY --from=build /kotodama.jar /opt/kotodama/kotodama.jar
 USER 10001
-ENV KOTODAMA_NATIVE_CACHE=/var/cache/kotodama \
+# KV caches live in the JVM's direct memory (by default only as much as the heap may grow): room for the
+# default 2GB kotodama.kv-cache-budget and the other buffers; raise both together
+ENV JAVA_TOOL_OPTIONS=-XX:MaxDirectMemorySize=3g \
+    KOTODAMA_NATIVE_CACHE=/var/cache/kotodama \
     KOTODAMA_EXECUTION_PROVIDER=cuda
 EXPOSE 8080
 HEALTHCHECK --interval=10s --timeout=3s --start-period=300s --retries=3 \

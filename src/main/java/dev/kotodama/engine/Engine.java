@@ -1,5 +1,6 @@
 package dev.kotodama.engine;
 
+import java.lang.management.ManagementFactory;
 import java.time.Duration;
 import java.util.ArrayDeque;
 import java.util.ArrayList;
@@ -16,6 +17,7 @@ import java.util.function.Function;
 
 import ai.onnxruntime.OrtException;
 import ai.onnxruntime.OrtSession;
+import com.sun.management.HotSpotDiagnosticMXBean;
 import dev.kotodama.engine.sampling.Sampler;
 import dev.kotodama.engine.sampling.Samplers;
 import dev.kotodama.engine.sampling.TokenHistory;
@@ -50,7 +52,11 @@ public final class Engine implements AutoCloseable {
 
     private final EngineOptions options;
 
+    private static final long DIRECT_MEMORY_LIMIT = directMemoryLimit();
+
     private final long kvBytesPerToken;
+
+    private final long kvBudgetBytes;
 
     private final Set<Integer> modelStopIds;
 
@@ -101,6 +107,14 @@ public final class Engine implements AutoCloseable {
         ModelDirectory directory = decoder.directory();
         this.kvBytesPerToken = directory.decoder().kvBytesPerToken(directory.manifest().kvCacheType());
         this.modelStopIds = Set.copyOf(directory.manifest().stopTokenIds());
+        this.kvBudgetBytes = Math.min(options.kvCacheBudgetBytes(), DIRECT_MEMORY_LIMIT - DIRECT_MEMORY_LIMIT / 8);
+        if (kvBudgetBytes < options.kvCacheBudgetBytes()) {
+            logger.warn("the KV-cache budget of {} MiB is more than the JVM may allocate outside its heap ({} MiB):"
+                    + " the engine admits generations within {} MiB (an eighth stays for other buffers); give the JVM"
+                    + " -XX:MaxDirectMemorySize= above the budget (it defaults to the heap's maximum) or lower"
+                    + " kotodama.kv-cache-budget",
+                    mib(options.kvCacheBudgetBytes()), mib(DIRECT_MEMORY_LIMIT), mib(kvBudgetBytes));
+        }
         this.thread = new Thread(this::loop, "kotodama-engine");
         this.thread.setDaemon(true);
         this.thread.start();
@@ -108,6 +122,28 @@ public final class Engine implements AutoCloseable {
 
     public Decoder decoder() {
         return decoder;
+    }
+
+    /**
+     * The KV-cache memory that generations may hold together: the configured budget, or less where the
+     * JVM's direct-memory limit (where KV caches live) is smaller, so that a full budget queues
+     * generations instead of failing them with an {@link OutOfMemoryError}. An eighth of that limit stays
+     * for the other direct buffers (the decoder's inputs and logits, the web server's).
+     */
+    public long kvCacheBudgetBytes() {
+        return kvBudgetBytes;
+    }
+
+    /** What {@code ByteBuffer.allocateDirect} may hold in all: -XX:MaxDirectMemorySize, by default the heap's maximum. */
+    private static long directMemoryLimit() {
+        try {
+            long set = Long.parseLong(ManagementFactory.getPlatformMXBean(HotSpotDiagnosticMXBean.class)
+                .getVMOption("MaxDirectMemorySize").getValue());
+            return set > 0 ? set : Runtime.getRuntime().maxMemory();
+        }
+        catch (RuntimeException ex) { // not HotSpot: no limit known
+            return Long.MAX_VALUE;
+        }
     }
 
     /**
@@ -127,10 +163,10 @@ public final class Engine implements AutoCloseable {
                     context));
         }
         long bytes = request.capacity() * kvBytesPerToken;
-        if (bytes > options.kvCacheBudgetBytes()) {
+        if (bytes > kvBudgetBytes) {
             return Flux.error(new EngineException.ContextLengthExceeded("the prompt's " + request.promptIds().length
                     + " tokens plus max tokens " + request.maxTokens() + " need " + mib(bytes)
-                    + " MiB of KV cache, more than the whole budget of " + mib(options.kvCacheBudgetBytes())
+                    + " MiB of KV cache, more than the whole budget of " + mib(kvBudgetBytes)
                     + " MiB; shorten the prompt or lower max tokens"));
         }
         return Flux.defer(() -> {
@@ -262,7 +298,7 @@ public final class Engine implements AutoCloseable {
                 ticket.sink.error(new EngineException.ShuttingDown("the server is shutting down; retry on another instance or after its restart"));
                 return;
             }
-            if (waiting.isEmpty() && reservedBytes + ticket.bytes <= options.kvCacheBudgetBytes()) {
+            if (waiting.isEmpty() && reservedBytes + ticket.bytes <= kvBudgetBytes) {
                 reservedBytes += ticket.bytes;
                 admittedCount++;
                 admitted.add(ticket);
@@ -289,7 +325,7 @@ public final class Engine implements AutoCloseable {
         try {
             reservedBytes -= ticket.bytes;
             admittedCount--;
-            while (!waiting.isEmpty() && reservedBytes + waiting.peek().bytes <= options.kvCacheBudgetBytes()) {
+            while (!waiting.isEmpty() && reservedBytes + waiting.peek().bytes <= kvBudgetBytes) {
                 Ticket next = waiting.poll();
                 reservedBytes += next.bytes;
                 admittedCount++;

@@ -188,6 +188,15 @@ class EngineIT {
     }
 
     @Test
+    void aBudgetBeyondWhatTheJvmMayAllocateDirectlyIsCutToSevenEighthsOfThatLimit() throws Exception {
+        long limit = Runtime.getRuntime().maxMemory(); // the direct-memory limit: failsafe sets no -XX:MaxDirectMemorySize
+
+        assertThat(engine(1L << 40, 4).kvCacheBudgetBytes()).isEqualTo(limit - limit / 8);
+        engine.close();
+        assertThat(engine(64L << 20, 4).kvCacheBudgetBytes()).isEqualTo(64L << 20);
+    }
+
+    @Test
     void promptPlusMaxTokensBeyondTheContextFailsBeforeAnyWork() {
         Engine engine = engine(1L << 30, 4);
         int context = engine.decoder().directory().manifest().contextLength();
