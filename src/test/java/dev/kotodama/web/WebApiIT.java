@@ -164,7 +164,7 @@ class WebApiIT {
     @Test
     void openAiStreamEndsWithTheFinishReasonTheUsageChunkAndDone() {
         List<ServerSentEvent<String>> events = events("/v1/chat/completions",
-                "{\"model\":\"x\",\"stream\":true,\"stream_options\":{\"include_usage\":true},"
+                "{\"model\":\"kotodama-demo\",\"stream\":true,\"stream_options\":{\"include_usage\":true},"
                         + "\"messages\":[{\"role\":\"user\",\"content\":\"What is 23 + 45?\"}]}");
 
         assertThat(events.get(events.size() - 1).data()).isEqualTo("[DONE]");
@@ -290,8 +290,9 @@ class WebApiIT {
     void maxTokensBeyondWhatTheContextLeavesIs400SayingHowManyTokensRemain(String path, String body) {
         int context = JSON.readTree(client.get().uri("/actuator/info").exchange().expectStatus().isOk().expectBody()
             .returnResult().getResponseBody()).path("model").path("contextLength").asInt();
+        String messages = JSON.createObjectNode().set("messages", JSON.readTree(body).get("messages")).toString();
         int promptTokens = JSON.readTree(client.post().uri("/api/render").contentType(MediaType.APPLICATION_JSON)
-            .bodyValue(body).exchange().expectStatus().isOk().expectBody().returnResult().getResponseBody())
+            .bodyValue(messages).exchange().expectStatus().isOk().expectBody().returnResult().getResponseBody())
             .path("tokenCount").asInt();
 
         JsonNode error = error(path, body, 400);
@@ -355,7 +356,7 @@ class WebApiIT {
 
     @Test
     void openAiToolCallsComeBackForTheClientToRun() {
-        String body = JSON.writeValueAsString(Map.of("model", "x", "temperature", 0, "tools", List.of(weatherTool()),
+        String body = JSON.writeValueAsString(Map.of("model", "kotodama-demo", "temperature", 0, "tools", List.of(weatherTool()),
                 "messages", List.of(Map.of("role", "user", "content", "東京の天気は？"))));
 
         JsonNode choice = JSON.readTree(client.post().uri("/v1/chat/completions").contentType(MediaType.APPLICATION_JSON)

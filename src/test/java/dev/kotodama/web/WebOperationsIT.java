@@ -138,7 +138,8 @@ class WebOperationsIT {
      * encode it), with {@code Authorization: Bearer <key>} unless the key is null.
      */
     private static int rawStatus(int port, String method, String path, @Nullable String key) throws IOException {
-        String body = method.equals("POST") ? "{\"messages\":[{\"role\":\"user\",\"content\":\"hi\"}],\"max_tokens\":1}" : "";
+        String body = method.equals("POST")
+                ? "{\"messages\":[{\"role\":\"user\",\"content\":\"hi\"}],\"options\":{\"maxTokens\":1}}" : "";
         String request = method + " " + path + " HTTP/1.1\r\nHost: localhost\r\nContent-Type: application/json\r\n"
                 + (key != null ? "Authorization: Bearer " + key + "\r\n" : "")
                 + "Content-Length: " + body.getBytes(StandardCharsets.UTF_8).length + "\r\nConnection: close\r\n\r\n" + body;
@@ -545,14 +546,15 @@ class WebOperationsIT {
         @Test
         void promptsAreRenderedAndTokenizedOffTheWebServersEventLoop() {
             RenderingThreads.threads.clear();
-            String chat = "{\"messages\":[{\"role\":\"user\",\"content\":\"What is 23 + 45?\"}],\"max_tokens\":2,"
-                    + "\"options\":{\"maxTokens\":2}}";
+            String messages = "\"messages\":[{\"role\":\"user\",\"content\":\"What is 23 + 45?\"}]";
+            String chat = "{" + messages + ",\"options\":{\"maxTokens\":2}}";
+            String completion = "{" + messages + ",\"max_tokens\":2}";
             client(port).post().uri("/api/chat").contentType(MediaType.APPLICATION_JSON).bodyValue(chat).exchange()
                 .expectStatus().isOk().returnResult(String.class).getResponseBody().blockLast(Duration.ofMinutes(1));
-            client(port).post().uri("/v1/chat/completions").contentType(MediaType.APPLICATION_JSON).bodyValue(chat)
+            client(port).post().uri("/v1/chat/completions").contentType(MediaType.APPLICATION_JSON).bodyValue(completion)
                 .exchange().expectStatus().isOk();
             client(port).post().uri("/v1/chat/completions").contentType(MediaType.APPLICATION_JSON)
-                .bodyValue("{\"stream\":true," + chat.substring(1))
+                .bodyValue("{\"stream\":true," + completion.substring(1))
                 .exchange().expectStatus().isOk().returnResult(String.class).getResponseBody().blockLast(Duration.ofMinutes(1));
 
             assertThat(RenderingThreads.threads).as("the threads that rendered the prompts").hasSizeGreaterThanOrEqualTo(3)
