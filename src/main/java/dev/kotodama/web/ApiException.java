@@ -30,6 +30,11 @@ public class ApiException extends RuntimeException {
         return new ApiException(HttpStatus.BAD_REQUEST, "invalid_request_error", "invalid_value", param, message);
     }
 
+    /** A 404: a model that this server does not serve. */
+    public static ApiException modelNotFound(String message) {
+        return new ApiException(HttpStatus.NOT_FOUND, "invalid_request_error", "model_not_found", "model", message);
+    }
+
     public HttpStatus status() {
         return status;
     }

@@ -48,9 +48,17 @@ final class ChatRequests {
     record ChatCall(Prompt prompt, boolean stream, boolean includeUsage) {
     }
 
-    /** An OpenAI chat-completions body, within the stop-sequence limits of {@code limits}. */
-    static ChatCall openAi(JsonNode body, KotodamaWebProperties limits) {
+    /**
+     * An OpenAI chat-completions body for the model {@code modelId} (or any model when
+     * {@code limits.acceptAnyModel()}), within the stop-sequence limits of {@code limits}.
+     */
+    static ChatCall openAi(JsonNode body, KotodamaWebProperties limits, String modelId) {
         requireObject(body, null, "the request body");
+        String model = text(body, "model", "model");
+        if (model != null && !model.equals(modelId) && !limits.acceptAnyModel()) {
+            throw ApiException.modelNotFound("the model " + quoted(model) + " does not exist: this server serves '"
+                    + modelId + "' (GET /v1/models), or any name with kotodama.web.accept-any-model=true");
+        }
         List<Message> messages = messages(body.get("messages"));
         KotodamaChatOptions.Builder options = KotodamaChatOptions.builder();
         options.temperature(number(body, "temperature", 0, 2, true, "temperature"));
@@ -111,6 +119,10 @@ final class ChatRequests {
         catch (IllegalArgumentException ex) {
             throw ApiException.invalid(null, String.valueOf(ex.getMessage()));
         }
+    }
+
+    private static String quoted(String text) {
+        return JsonMapper.shared().writeValueAsString(text.length() > 80 ? text.substring(0, 80) + "…" : text);
     }
 
     static List<Message> messages(@Nullable JsonNode node) {
@@ -254,7 +266,7 @@ final class ChatRequests {
         }
         if (!TOOL_NAME.matcher(name).matches()) {
             throw ApiException.invalid(param, param + " must be 1 to 64 letters, digits, '_', '.' or '-' (as OpenAI's), got "
-                    + JsonMapper.shared().writeValueAsString(name.length() > 80 ? name.substring(0, 80) + "…" : name));
+                    + quoted(name));
         }
         return name;
     }

@@ -19,11 +19,14 @@ import org.springframework.util.unit.DataSize;
  *     when one is set, else the remote address); one more is a 429
  * @param streamIdleTimeout a generation that sends its client nothing for this long (stalled, or a client
  *     that stopped reading) is ended
+ * @param acceptAnyModel whether {@code /v1/chat/completions} answers a request for any model name with the
+ *     served model; false (the default), a name other than the served model's id is a 404
  */
 @ConfigurationProperties("kotodama.web")
 public record KotodamaWebProperties(@Nullable String apiKey, @DefaultValue("1MB") DataSize maxRequestSize,
         @DefaultValue("4") int maxStopSequences, @DefaultValue("64") int maxStopSequenceLength,
-        @DefaultValue("4") int maxConcurrentPerClient, @DefaultValue("5m") Duration streamIdleTimeout) {
+        @DefaultValue("4") int maxConcurrentPerClient, @DefaultValue("5m") Duration streamIdleTimeout,
+        @DefaultValue("false") boolean acceptAnyModel) {
 
     /** Refuses values that cannot work, naming the property, so that startup stops with one line on it. */
     public KotodamaWebProperties {

@@ -62,7 +62,7 @@ class OpenAiController {
     @PostMapping("/chat/completions")
     Mono<ResponseEntity<Object>> completions(@RequestBody JsonNode body, ServerWebExchange exchange) {
         KotodamaChatModel model = chatModel.require();
-        ChatRequests.ChatCall call = ChatRequests.openAi(body, limits);
+        ChatRequests.ChatCall call = ChatRequests.openAi(body, limits, model.modelId());
         Completion completion = new Completion("chatcmpl-" + UUID.randomUUID().toString().replace("-", ""),
                 Instant.now().getEpochSecond(), model.modelId());
         Flux<ChatResponse> chunks = generations.stream(model, call.prompt(), exchange);

@@ -280,6 +280,17 @@ class WebApiIT {
         assertThat(error.path("param").isNull() ? null : error.path("param").asString()).isEqualTo(param);
     }
 
+    @Test
+    void anUnknownModelIs404ModelNotFound() {
+        JsonNode error = error("/v1/chat/completions",
+                "{\"model\": \"gpt-4o\", \"messages\": [{\"role\": \"user\", \"content\": \"hi\"}]}", 404);
+
+        assertThat(error.path("code").asString()).isEqualTo("model_not_found");
+        assertThat(error.path("param").asString()).isEqualTo("model");
+        assertThat(error.path("message").asString()).contains("gpt-4o").contains(DemoModel.NAME)
+            .contains("kotodama.web.accept-any-model");
+    }
+
     @ParameterizedTest(name = "{0} {1}")
     @CsvSource(delimiter = '|', textBlock = """
             /v1/chat/completions | {"messages": [{"role": "user", "content": "What is 23 + 45?"}], "max_tokens": 2147483647}
