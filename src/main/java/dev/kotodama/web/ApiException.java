@@ -30,6 +30,16 @@ public class ApiException extends RuntimeException {
         return new ApiException(HttpStatus.BAD_REQUEST, "invalid_request_error", "invalid_value", param, message);
     }
 
+    /** A 400: a parameter this server knows but cannot honour in the value given. */
+    public static ApiException unsupported(String param, String message) {
+        return new ApiException(HttpStatus.BAD_REQUEST, "invalid_request_error", "unsupported_parameter", param, message);
+    }
+
+    /** A 400: a field that is no parameter of the API. */
+    public static ApiException unknown(String param, String message) {
+        return new ApiException(HttpStatus.BAD_REQUEST, "invalid_request_error", "unknown_parameter", param, message);
+    }
+
     /** A 404: a model that this server does not serve. */
     public static ApiException modelNotFound(String message) {
         return new ApiException(HttpStatus.NOT_FOUND, "invalid_request_error", "model_not_found", "model", message);

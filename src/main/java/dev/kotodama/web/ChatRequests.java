@@ -36,6 +36,27 @@ final class ChatRequests {
     /** OpenAI's rule for function names; anything else could write Harmony header text ({@code to=}, newlines). */
     static final Pattern TOOL_NAME = Pattern.compile("[A-Za-z0-9_.-]{1,64}");
 
+    /**
+     * Every top-level parameter of OpenAI's chat-completions request, as the openai Python SDK's
+     * {@code completion_create_params} lists them; any other key is refused as unknown.
+     */
+    static final Set<String> OPENAI_PARAMETERS = Set.of("audio", "frequency_penalty", "function_call", "functions",
+            "logit_bias", "logprobs", "max_completion_tokens", "max_tokens", "messages", "metadata", "modalities", "model",
+            "moderation", "n", "parallel_tool_calls", "prediction", "presence_penalty", "prompt_cache_key",
+            "prompt_cache_options", "prompt_cache_retention", "reasoning_effort", "response_format", "safety_identifier",
+            "seed", "service_tier", "stop", "store", "stream", "stream_options", "temperature", "tool_choice", "tools",
+            "top_logprobs", "top_p", "user", "verbosity", "web_search_options");
+
+    /** OpenAI's parameters that this server honours in no value, and why. */
+    private static final Map<String, String> REFUSED = Map.of(
+            "audio", "this model writes text only",
+            "function_call", "it is deprecated; use tool_choice",
+            "functions", "it is deprecated; use tools",
+            "moderation", "this server runs no moderation",
+            "prediction", "this server does not use predicted outputs",
+            "verbosity", "this server does not steer the answer's length; use max_completion_tokens or the messages",
+            "web_search_options", "this server does not search the web");
+
     private ChatRequests() {
     }
 
@@ -49,16 +70,25 @@ final class ChatRequests {
     }
 
     /**
-     * An OpenAI chat-completions body for the model {@code modelId} (or any model when
-     * {@code limits.acceptAnyModel()}), within the stop-sequence limits of {@code limits}.
+     * An OpenAI chat-completions body for the model {@code modelId}, within the limits of {@code limits}:
+     * every parameter is honoured, refused as unsupported in the values this server cannot honour, or (the
+     * metadata that changes no answer) checked and ignored; any other key is refused as unknown.
      */
     static ChatCall openAi(JsonNode body, KotodamaWebProperties limits, String modelId) {
         requireObject(body, null, "the request body");
+        for (String name : body.propertyNames()) {
+            if (!OPENAI_PARAMETERS.contains(name)) {
+                throw ApiException.unknown(name, "unknown parameter " + quoted(name)
+                        + ": not a parameter of OpenAI's chat completions, and this server takes no others");
+            }
+        }
         String model = text(body, "model", "model");
         if (model != null && !model.equals(modelId) && !limits.acceptAnyModel()) {
             throw ApiException.modelNotFound("the model " + quoted(model) + " does not exist: this server serves '"
                     + modelId + "' (GET /v1/models), or any name with kotodama.web.accept-any-model=true");
         }
+        refuseUnsupported(body);
+        checkIgnored(body);
         List<Message> messages = messages(body.get("messages"));
         KotodamaChatOptions.Builder options = KotodamaChatOptions.builder();
         options.temperature(number(body, "temperature", 0, 2, true, "temperature"));
@@ -68,10 +98,7 @@ final class ChatRequests {
         options.stopSequences(stop(body.get("stop"), "stop", limits));
         options.seed(longValue(body, "seed", "seed"));
         options.reasoningEffort(effort(body, "reasoning_effort", "reasoning_effort"));
-        Integer n = positiveInt(body, "n", "n");
-        if (n != null && n != 1) {
-            throw ApiException.invalid("n", "n must be 1: this server generates one choice per request");
-        }
+        bool(body, "parallel_tool_calls", "parallel_tool_calls");
         List<ToolCallback> tools = tools(body.get("tools"));
         if (toolsWanted(body.get("tool_choice"), tools)) {
             options.toolCallbacks(tools);
@@ -84,6 +111,91 @@ final class ChatRequests {
             includeUsage = bool(streamOptions, "include_usage", "stream_options.include_usage");
         }
         return new ChatCall(new Prompt(messages, checked(options)), stream, includeUsage);
+    }
+
+    /**
+     * Refuses OpenAI's parameters that this server cannot honour, once their type and range are right:
+     * penalties other than 0, log probabilities, more than one choice, a response format other than text,
+     * a logit bias, output other than text, and {@link #REFUSED}.
+     */
+    private static void refuseUnsupported(JsonNode body) {
+        REFUSED.forEach((name, why) -> {
+            JsonNode value = body.get(name);
+            if (value != null && !value.isNull()) {
+                throw ApiException.unsupported(name, name + " is not supported: " + why + "; leave it out");
+            }
+        });
+        for (String penalty : List.of("frequency_penalty", "presence_penalty")) {
+            Double value = number(body, penalty, -2, 2, true, penalty);
+            if (value != null && value != 0) {
+                throw ApiException.unsupported(penalty, penalty + " is not supported: this server applies no penalties; "
+                        + "leave it out or 0");
+            }
+        }
+        if (bool(body, "logprobs", "logprobs")) {
+            throw ApiException.unsupported("logprobs", "logprobs is not supported: this server returns no log "
+                    + "probabilities; leave it out or false");
+        }
+        JsonNode topLogprobs = body.get("top_logprobs");
+        if (topLogprobs != null && !topLogprobs.isNull()) {
+            if (!topLogprobs.isIntegralNumber() || !topLogprobs.canConvertToInt() || topLogprobs.asInt() < 0
+                    || topLogprobs.asInt() > 20) {
+                throw ApiException.invalid("top_logprobs", "top_logprobs must be a whole number from 0 to 20, got "
+                        + topLogprobs);
+            }
+            throw ApiException.unsupported("top_logprobs", "top_logprobs is not supported: this server returns no log "
+                    + "probabilities; leave it out");
+        }
+        Integer n = positiveInt(body, "n", "n");
+        if (n != null && n != 1) {
+            throw ApiException.unsupported("n", "n must be 1: this server generates one choice per request");
+        }
+        JsonNode format = body.get("response_format");
+        if (format != null && !format.isNull()) {
+            requireObject(format, "response_format", "response_format");
+            if (!"text".equals(text(format, "type", "response_format.type"))) {
+                throw ApiException.unsupported("response_format", "response_format must be {\"type\": \"text\"}: this "
+                        + "server cannot hold an answer to JSON or a schema; ask for JSON in the messages");
+            }
+        }
+        JsonNode bias = body.get("logit_bias");
+        if (bias != null && !bias.isNull()) {
+            requireObject(bias, "logit_bias", "logit_bias");
+            if (!bias.isEmpty()) {
+                throw ApiException.unsupported("logit_bias", "logit_bias is not supported: this server biases no "
+                        + "tokens; leave it out or {}");
+            }
+        }
+        JsonNode modalities = body.get("modalities");
+        if (modalities != null && !modalities.isNull()) {
+            if (!modalities.isArray()) {
+                throw ApiException.invalid("modalities", "modalities must be an array of strings, got " + modalities);
+            }
+            for (JsonNode modality : modalities) {
+                if (!modality.isString()) {
+                    throw ApiException.invalid("modalities", "modalities must be an array of strings, got " + modalities);
+                }
+                if (!modality.asString().equals("text")) {
+                    throw ApiException.unsupported("modalities", "modalities may only be [\"text\"]: this model writes "
+                            + "text only");
+                }
+            }
+        }
+    }
+
+    /** Checks the type of the metadata that this server accepts and ignores (it changes no answer). */
+    private static void checkIgnored(JsonNode body) {
+        for (String field : List.of("user", "service_tier", "safety_identifier", "prompt_cache_key",
+                "prompt_cache_retention")) {
+            text(body, field, field);
+        }
+        bool(body, "store", "store");
+        for (String field : List.of("metadata", "prompt_cache_options")) {
+            JsonNode value = body.get(field);
+            if (value != null && !value.isNull()) {
+                requireObject(value, field, field);
+            }
+        }
     }
 
     /**
