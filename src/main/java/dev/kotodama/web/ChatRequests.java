@@ -18,6 +18,7 @@ import org.springframework.ai.chat.messages.ToolResponseMessage;
 import org.springframework.ai.chat.messages.UserMessage;
 import org.springframework.ai.chat.prompt.Prompt;
 import org.springframework.ai.tool.ToolCallback;
+import tools.jackson.core.JacksonException;
 import tools.jackson.databind.JsonNode;
 import tools.jackson.databind.json.JsonMapper;
 
@@ -295,7 +296,7 @@ final class ChatRequests {
                 JsonNode function = call.get("function");
                 requireObject(function, callAt + ".function", callAt + ".function");
                 String name = toolName(function, callAt + ".function.name");
-                String arguments = text(function, "arguments", callAt + ".function.arguments");
+                String arguments = arguments(function, callAt + ".function.arguments");
                 String id = text(call, "id", callAt + ".id");
                 String callId = id != null ? id : "call_" + j;
                 callNames.put(callId, name);
@@ -312,6 +313,26 @@ final class ChatRequests {
         }
         return AssistantMessage.builder().content(content(message, at, !calls.isEmpty())).properties(properties)
             .toolCalls(calls).build();
+    }
+
+    /** A past tool call's arguments: as OpenAI's, a string that holds a JSON object. */
+    private static @Nullable String arguments(JsonNode function, String param) {
+        String arguments = text(function, "arguments", param);
+        if (arguments == null) {
+            return null;
+        }
+        JsonNode parsed;
+        try {
+            parsed = JsonMapper.shared().readTree(arguments);
+        }
+        catch (JacksonException ex) {
+            parsed = null;
+        }
+        if (parsed == null || !parsed.isObject()) {
+            throw ApiException.invalid(param, param + " must be a JSON object in a string (as OpenAI's: "
+                    + "\"{\\\"city\\\": \\\"Tokyo\\\"}\"), got " + quoted(arguments));
+        }
+        return arguments;
     }
 
     /** A message's text: a string, or an array of {"type": "text", "text"} parts, joined. */
