@@ -58,6 +58,14 @@ final class ChatRequests {
             "verbosity", "this server does not steer the answer's length; use max_completion_tokens or the messages",
             "web_search_options", "this server does not search the web");
 
+    /** The chat page's body, and its options, in the order its errors list them. */
+    static final List<String> PAGE_FIELDS = List.of("messages", "options", "tools");
+
+    static final List<String> PAGE_OPTIONS = List.of("reasoningEffort", "temperature", "topP", "maxTokens", "seed", "stop");
+
+    private static final List<String> MESSAGE_FIELDS = List.of("role", "content", "tool_calls", "tool_call_id",
+            "reasoning_content", "reasoning");
+
     private ChatRequests() {
     }
 
@@ -90,7 +98,7 @@ final class ChatRequests {
         }
         refuseUnsupported(body);
         checkIgnored(body);
-        List<Message> messages = messages(body.get("messages"));
+        List<Message> messages = messages(body.get("messages"), false);
         KotodamaChatOptions.Builder options = KotodamaChatOptions.builder();
         options.temperature(number(body, "temperature", 0, 2, true, "temperature"));
         options.topP(number(body, "top_p", 0, 1, false, "top_p"));
@@ -100,7 +108,7 @@ final class ChatRequests {
         options.seed(longValue(body, "seed", "seed"));
         options.reasoningEffort(effort(body, "reasoning_effort", "reasoning_effort"));
         bool(body, "parallel_tool_calls", "parallel_tool_calls");
-        List<ToolCallback> tools = tools(body.get("tools"));
+        List<ToolCallback> tools = tools(body.get("tools"), false);
         if (toolsWanted(body.get("tool_choice"), tools)) {
             options.toolCallbacks(tools);
         }
@@ -206,11 +214,20 @@ final class ChatRequests {
      */
     static Prompt page(JsonNode body, KotodamaWebProperties limits) {
         requireObject(body, null, "the request body");
-        List<Message> messages = messages(body.get("messages"));
+        for (String name : body.propertyNames()) {
+            if (!PAGE_FIELDS.contains(name)) {
+                String option = camel(name);
+                throw ApiException.unknown(name, "unknown field " + quoted(name) + ": the body holds "
+                        + String.join(", ", PAGE_FIELDS) + (PAGE_OPTIONS.contains(option) ? "; " + name
+                        + " is an option: use options." + option : ""));
+            }
+        }
+        List<Message> messages = messages(body.get("messages"), true);
         KotodamaChatOptions.Builder options = KotodamaChatOptions.builder();
         JsonNode given = body.get("options");
         if (given != null && !given.isNull()) {
             requireObject(given, "options", "options");
+            onlyKnown(given, "options", PAGE_OPTIONS);
             options.temperature(number(given, "temperature", 0, 2, true, "options.temperature"));
             options.topP(number(given, "topP", 0, 1, false, "options.topP"));
             options.maxTokens(positiveInt(given, "maxTokens", "options.maxTokens"));
@@ -218,7 +235,7 @@ final class ChatRequests {
             options.reasoningEffort(effort(given, "reasoningEffort", "options.reasoningEffort"));
             options.stopSequences(stop(given.get("stop"), "options.stop", limits));
         }
-        List<ToolCallback> tools = tools(body.get("tools"));
+        List<ToolCallback> tools = tools(body.get("tools"), true);
         if (!tools.isEmpty()) {
             options.toolCallbacks(tools);
         }
@@ -234,11 +251,42 @@ final class ChatRequests {
         }
     }
 
+    /**
+     * Refuses a field of {@code object} (at {@code at}) other than {@code fields}, naming it and the fields
+     * there are; a snake_case name for one of them ({@code max_tokens}) is told the right one.
+     */
+    private static void onlyKnown(JsonNode object, String at, List<String> fields) {
+        for (String name : object.propertyNames()) {
+            if (!fields.contains(name)) {
+                String param = at + "." + name;
+                String camel = camel(name);
+                throw ApiException.unknown(param, "unknown field " + quoted(param) + ": " + at + " holds "
+                        + String.join(", ", fields) + (fields.contains(camel) ? "; use " + at + "." + camel : ""));
+            }
+        }
+    }
+
+    private static String camel(String name) {
+        StringBuilder camel = new StringBuilder();
+        boolean upper = false;
+        for (char c : name.toCharArray()) {
+            if (c == '_') {
+                upper = true;
+            }
+            else {
+                camel.append(upper ? Character.toUpperCase(c) : c);
+                upper = false;
+            }
+        }
+        return camel.toString();
+    }
+
     private static String quoted(String text) {
         return JsonMapper.shared().writeValueAsString(text.length() > 80 ? text.substring(0, 80) + "…" : text);
     }
 
-    static List<Message> messages(@Nullable JsonNode node) {
+    /** The messages; {@code strict}: a field the chat page's API does not read is refused. */
+    static List<Message> messages(@Nullable JsonNode node, boolean strict) {
         if (node == null || node.isNull()) {
             throw ApiException.invalid("messages", "messages is required: an array of {\"role\", \"content\"} objects");
         }
@@ -252,6 +300,9 @@ final class ChatRequests {
             String at = "messages[" + i + "]";
             JsonNode message = node.get(i);
             requireObject(message, at, at);
+            if (strict) {
+                onlyKnown(message, at, MESSAGE_FIELDS);
+            }
             String role = text(message, "role", at + ".role");
             if (role == null || !ROLES.contains(role)) {
                 throw ApiException.invalid(at + ".role", at + ".role must be one of system, developer, user, assistant, "
@@ -264,7 +315,7 @@ final class ChatRequests {
             switch (role) {
                 case "system", "developer" -> messages.add(new SystemMessage(content(message, at, false)));
                 case "user" -> messages.add(new UserMessage(content(message, at, false)));
-                case "assistant" -> messages.add(assistant(message, at, callNames));
+                case "assistant" -> messages.add(assistant(message, at, callNames, strict));
                 default -> {
                     String id = text(message, "tool_call_id", at + ".tool_call_id");
                     if (id == null) {
@@ -282,7 +333,7 @@ final class ChatRequests {
         return messages;
     }
 
-    private static Message assistant(JsonNode message, String at, Map<String, String> callNames) {
+    private static Message assistant(JsonNode message, String at, Map<String, String> callNames, boolean strict) {
         List<AssistantMessage.ToolCall> calls = new ArrayList<>();
         JsonNode toolCalls = message.get("tool_calls");
         if (toolCalls != null && !toolCalls.isNull()) {
@@ -295,6 +346,10 @@ final class ChatRequests {
                 requireObject(call, callAt, callAt);
                 JsonNode function = call.get("function");
                 requireObject(function, callAt + ".function", callAt + ".function");
+                if (strict) {
+                    onlyKnown(call, callAt, List.of("id", "type", "function"));
+                    onlyKnown(function, callAt + ".function", List.of("name", "arguments"));
+                }
                 String name = toolName(function, callAt + ".function.name");
                 String arguments = arguments(function, callAt + ".function.arguments");
                 String id = text(call, "id", callAt + ".id");
@@ -363,7 +418,8 @@ final class ChatRequests {
         return text.toString();
     }
 
-    private static List<ToolCallback> tools(@Nullable JsonNode node) {
+    /** The declared tools; {@code strict}: a field the chat page's API does not read is refused. */
+    private static List<ToolCallback> tools(@Nullable JsonNode node, boolean strict) {
         if (node == null || node.isNull()) {
             return List.of();
         }
@@ -375,11 +431,17 @@ final class ChatRequests {
             String at = "tools[" + i + "]";
             JsonNode tool = node.get(i);
             requireObject(tool, at, at);
+            if (strict) {
+                onlyKnown(tool, at, List.of("type", "function"));
+            }
             if (!"function".equals(tool.path("type").asString(null))) {
                 throw ApiException.invalid(at + ".type", at + ".type must be 'function'");
             }
             JsonNode function = tool.get("function");
             requireObject(function, at + ".function", at + ".function");
+            if (strict) {
+                onlyKnown(function, at + ".function", List.of("name", "description", "parameters"));
+            }
             String name = toolName(function, at + ".function.name");
             String description = text(function, "description", at + ".function.description");
             JsonNode parameters = function.get("parameters");

@@ -333,6 +333,26 @@ class WebApiIT {
 
     @ParameterizedTest(name = "{0} {1}")
     @CsvSource(delimiter = '|', textBlock = """
+            /api/render | {"messages": [{"role": "user", "content": "hi"}], "reasoning_effort": "high"} | unknown_parameter | reasoning_effort | options.reasoningEffort
+            /api/chat   | {"messages": [{"role": "user", "content": "hi"}], "temperature": 0}   | unknown_parameter | temperature | options.temperature
+            /api/chat   | {"messages": [{"role": "user", "content": "hi"}], "options": {"max_tokens": 5}} | unknown_parameter | options.max_tokens | options.maxTokens
+            /api/render | {"messages": [{"role": "user", "content": "hi"}], "options": {"topK": 5}} | unknown_parameter | options.topK | reasoningEffort, temperature, topP, maxTokens, seed, stop
+            /api/render | {"messages": [{"role": "user", "content": "hi", "tone": "polite"}]} | unknown_parameter | messages[0].tone | role, content
+            /api/render | {"messages": [{"role": "user", "content": "hi"}], "tools": [{"type": "function", "strict": true, "function": {"name": "f"}}]} | unknown_parameter | tools[0].strict | type, function
+            /api/render | {"messages": [{"role": "user", "content": "hi"}], "tools": [{"type": "function", "function": {"name": "f", "args": {}}}]} | unknown_parameter | tools[0].function.args | name, description, parameters
+            /api/render | {"messages": [{"role": "user", "content": "hi"}, {"role": "assistant", "tool_calls": [{"id": "c1", "type": "function", "function": {"name": "f", "arguments": "{}", "x": 1}}]}]} | unknown_parameter | messages[1].tool_calls[0].function.x | name, arguments
+            /api/render | {"messages": [{"role": "user", "content": "hi"}, {"role": "assistant", "tool_calls": [{"id": "c1", "type": "function", "function": {"name": "f", "arguments": "nope"}}]}]} | invalid_value | messages[1].tool_calls[0].function.arguments | a JSON object
+            """)
+    void theChatPageApiRefusesFieldsItDoesNotKnowByName(String path, String body, String code, String param, String hint) {
+        JsonNode error = error(path, body, 400);
+
+        assertThat(error.path("code").asString()).isEqualTo(code);
+        assertThat(error.path("param").asString()).isEqualTo(param);
+        assertThat(error.path("message").asString()).contains(param).contains(hint);
+    }
+
+    @ParameterizedTest(name = "{0} {1}")
+    @CsvSource(delimiter = '|', textBlock = """
             /v1/chat/completions | {"messages": [{"role": "user", "content": "What is 23 + 45?"}], "max_tokens": 2147483647}
             /v1/chat/completions | {"stream": true, "messages": [{"role": "user", "content": "What is 23 + 45?"}], "max_completion_tokens": 2147483647}
             /api/chat            | {"messages": [{"role": "user", "content": "What is 23 + 45?"}], "options": {"maxTokens": 2147483647}}
