@@ -46,9 +46,8 @@ class ApiKeyFilter implements WebFilter {
     private final byte[] expected;
 
     ApiKeyFilter(KotodamaWebProperties properties) {
-        String key = properties.apiKey();
-        this.expected = key == null || key.isEmpty() ? new byte[0]
-                : ("Bearer " + key).getBytes(StandardCharsets.UTF_8);
+        this.expected = properties.requiresApiKey() ? ("Bearer " + properties.apiKey()).getBytes(StandardCharsets.UTF_8)
+                : new byte[0];
     }
 
     @Override

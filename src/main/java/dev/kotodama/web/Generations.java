@@ -43,7 +43,7 @@ class Generations {
     }
 
     private String client(ServerWebExchange exchange) {
-        if (properties.apiKey() != null && !properties.apiKey().isEmpty()) {
+        if (properties.requiresApiKey()) {
             return "key " + exchange.getRequest().getHeaders().getFirst(HttpHeaders.AUTHORIZATION);
         }
         InetSocketAddress remote = exchange.getRequest().getRemoteAddress();

@@ -44,4 +44,9 @@ public record KotodamaWebProperties(@Nullable String apiKey, @DefaultValue("1MB"
                     + streamIdleTimeout);
         }
     }
+
+    /** Whether a key is set ({@code kotodama.web.api-key} neither absent nor empty): then requests need it. */
+    public boolean requiresApiKey() {
+        return apiKey != null && !apiKey.isEmpty();
+    }
 }

@@ -55,7 +55,7 @@ class PageController {
         ServedModel served = servedModel.getIfAvailable();
         page.addAttribute("modelId", model == null ? null : model.modelId());
         page.addAttribute("demo", served != null && served.demo());
-        page.addAttribute("apiKeyRequired", properties.apiKey() != null && !properties.apiKey().isEmpty());
+        page.addAttribute("apiKeyRequired", properties.requiresApiKey());
         KotodamaChatOptions defaults = model == null ? KotodamaChatOptions.builder().build() : model.getOptions();
         page.addAttribute("defaultTemperature", defaults.getTemperature());
         page.addAttribute("defaultTopP", defaults.getTopP());
