@@ -48,11 +48,11 @@ public final class Engine implements AutoCloseable {
 
     private static final Logger logger = LoggerFactory.getLogger(Engine.class);
 
+    private static final long DIRECT_MEMORY_LIMIT = directMemoryLimit();
+
     private final Decoder decoder;
 
     private final EngineOptions options;
-
-    private static final long DIRECT_MEMORY_LIMIT = directMemoryLimit();
 
     private final long kvBytesPerToken;
 
@@ -445,10 +445,10 @@ public final class Engine implements AutoCloseable {
         for (Active generation : active) {
             abandoned.add(generation.ticket);
             try {
-                generation.cache.close();
+                generation.close();
             }
             catch (RuntimeException ex) {
-                logger.warn("could not free a KV cache", ex);
+                logger.warn("could not free a generation's KV cache", ex);
             }
         }
         active.clear();
