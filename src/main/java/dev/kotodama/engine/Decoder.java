@@ -8,6 +8,7 @@ import java.util.Map;
 import java.util.Objects;
 import java.util.Set;
 import java.util.concurrent.atomic.LongAdder;
+import java.util.function.Consumer;
 
 import ai.onnxruntime.OnnxTensor;
 import ai.onnxruntime.OnnxValue;
@@ -18,16 +19,17 @@ import org.jspecify.annotations.Nullable;
 
 /**
  * The exported decoder graph in an ONNX Runtime session: one forward pass over new tokens of one
- * sequence, whose KV cache is updated in place. Shared by all generations and thread-safe (ONNX
+ * sequence, or over the next token of several (a batched decode step), whose KV cache is updated in
+ * place; GroupQueryAttention reads each row's own length from the attention mask. Shared by all generations and thread-safe (ONNX
  * Runtime runs concurrent calls of one session); per-sequence state lives in {@link KvCache}.
  */
 public final class Decoder implements AutoCloseable {
 
-    static final String INPUT_IDS = "input_ids"; // int64 [1, newTokens]
+    static final String INPUT_IDS = "input_ids"; // int64 [rows, newTokens]
 
-    static final String ATTENTION_MASK = "attention_mask"; // int64 [1, tokensSoFar]
+    static final String ATTENTION_MASK = "attention_mask"; // int64 [rows, most tokens so far]: ones, then zeros
 
-    static final String LOGITS = "logits"; // float32 [1, 1, vocab]: the last position only
+    static final String LOGITS = "logits"; // float32 [rows, 1, vocab]: the last position only
 
     private final OrtEnvironment environment;
 
@@ -108,24 +110,36 @@ public final class Decoder implements AutoCloseable {
         return sessionRunNanos.sum();
     }
 
-    /** A zeroed cache for a sequence of up to {@code capacity} tokens. */
-    public KvCache newCache(int capacity) throws OrtException {
-        return new KvCache(environment, directory.decoder(), directory.manifest().kvCacheType(), capacity);
+    /** A zeroed cache for one sequence of up to {@code capacity} tokens. */
+    public KvCache newCache(int capacity) {
+        return newCache(1, capacity);
     }
 
     /**
-     * Runs the tokens that follow those already in the cache and writes the last position's logits.
+     * A zeroed cache for {@code rows} sequences of up to {@code capacity} tokens each.
      *
-     * @param cache the sequence's cache; it grows by {@code tokens.length}
-     * @param tokens the new token ids (the prompt at prefill, one token at a decode step)
+     * @throws OutOfMemoryError when the JVM may not allocate that much direct memory
+     */
+    public KvCache newCache(int rows, int capacity) {
+        return new KvCache(environment, directory.decoder(), directory.manifest().kvCacheType(), rows, capacity);
+    }
+
+    /**
+     * Runs the tokens that follow those already in one row of the cache and writes the last position's
+     * logits.
+     *
+     * @param cache the sequences' cache; the row grows by {@code tokens.length}
+     * @param row the sequence
+     * @param tokens the new token ids (a prompt or a chunk of it, or one token at a decode step)
      * @param logits receives the vocabulary's logits for the position after the last token
      * @param options run options whose {@code setTerminate(true)} aborts the run from another thread
      */
-    public void step(KvCache cache, int[] tokens, float[] logits, OrtSession.RunOptions options) throws OrtException {
+    public void step(KvCache cache, int row, int[] tokens, float[] logits, OrtSession.RunOptions options)
+            throws OrtException {
         if (tokens.length == 0) {
             throw new IllegalArgumentException("tokens must not be empty");
         }
-        int total = cache.length() + tokens.length;
+        int total = cache.length(row) + tokens.length;
         if (total > cache.capacity()) {
             throw new IllegalStateException("sequence of " + total + " tokens exceeds its KV cache of " + cache.capacity());
         }
@@ -135,32 +149,91 @@ public final class Decoder implements AutoCloseable {
         }
         long[] mask = new long[total];
         Arrays.fill(mask, 1L);
-        try (OnnxTensor inputIds = OnnxTensor.createTensor(environment, LongBuffer.wrap(ids), new long[] {1, ids.length});
-                OnnxTensor attentionMask = OnnxTensor.createTensor(environment, LongBuffer.wrap(mask), new long[] {1, total})) {
-            Map<String, OnnxTensor> inputs = new HashMap<>();
-            Map<String, OnnxValue> pinned = new HashMap<>();
-            inputs.put(INPUT_IDS, inputIds);
-            inputs.put(ATTENTION_MASK, attentionMask);
-            for (int layer = 0; layer < pastKeys.length; layer++) {
-                inputs.put(pastKeys[layer], cache.key(layer));
-                inputs.put(pastValues[layer], cache.value(layer));
-                pinned.put(presentKeys[layer], cache.key(layer));
-                pinned.put(presentValues[layer], cache.value(layer));
-            }
-            long start = System.nanoTime();
-            try (OrtSession.Result result = session.run(inputs, Set.of(LOGITS), pinned, options)) {
-                sessionRunNanos.add(System.nanoTime() - start);
-                FloatBuffer output = ((OnnxTensor) result.get(LOGITS).orElseThrow()).getFloatBuffer();
-                output.get(logits, 0, logits.length);
-            }
+        run(cache, row, 1, ids, tokens.length, mask, total, options, output -> output.get(logits, 0, logits.length));
+        cache.advance(row, tokens.length);
+    }
+
+    /**
+     * One decode step of several sequences in one run: each of {@code rows} takes its next token and
+     * gets the logits after it. The run covers the rows from the first to the last given; a row between
+     * them that is not given runs a dummy token at its next position, which leaves what it holds intact.
+     *
+     * @param rows the sequences, ascending
+     * @param tokens each row's next token
+     * @param logits receives each row's logits
+     */
+    public void decode(KvCache cache, int[] rows, int[] tokens, float[][] logits, OrtSession.RunOptions options)
+            throws OrtException {
+        if (rows.length == 0 || tokens.length != rows.length || logits.length != rows.length) {
+            throw new IllegalArgumentException("rows, tokens and logits must be as many and not none");
         }
-        cache.advance(tokens.length);
+        int first = rows[0];
+        int count = rows[rows.length - 1] - first + 1;
+        long[] ids = new long[count];
+        int[] lengths = new int[count];
+        int total = 0;
+        for (int i = 0; i < count; i++) {
+            lengths[i] = cache.length(first + i) + 1;
+            total = Math.max(total, lengths[i]);
+        }
+        for (int i = 0; i < rows.length; i++) {
+            if (i > 0 && rows[i] <= rows[i - 1]) {
+                throw new IllegalArgumentException("rows must ascend, got " + Arrays.toString(rows));
+            }
+            if (lengths[rows[i] - first] > cache.capacity()) {
+                throw new IllegalStateException("row " + rows[i] + " is full (" + cache.capacity() + " tokens)");
+            }
+            ids[rows[i] - first] = tokens[i];
+        }
+        long[] mask = new long[count * total]; // row r: ones for its tokens so far, then zeros
+        for (int i = 0; i < count; i++) {
+            Arrays.fill(mask, i * total, i * total + lengths[i], 1L);
+        }
+        int vocabulary = logits[0].length;
+        run(cache, first, count, ids, 1, mask, total, options, output -> {
+            for (int i = 0; i < rows.length; i++) {
+                output.get((rows[i] - first) * vocabulary, logits[i], 0, vocabulary);
+            }
+        });
+        for (int row : rows) {
+            cache.advance(row, 1);
+        }
+    }
+
+    /** {@link #step(KvCache, int, int[], float[], OrtSession.RunOptions)} on a cache of one sequence. */
+    public void step(KvCache cache, int[] tokens, float[] logits, OrtSession.RunOptions options) throws OrtException {
+        step(cache, 0, tokens, logits, options);
     }
 
     /** {@link #step(KvCache, int[], float[], OrtSession.RunOptions)} that cannot be aborted. */
     public void step(KvCache cache, int[] tokens, float[] logits) throws OrtException {
         try (OrtSession.RunOptions options = new OrtSession.RunOptions()) {
-            step(cache, tokens, logits, options);
+            step(cache, 0, tokens, logits, options);
+        }
+    }
+
+    private void run(KvCache cache, int first, int count, long[] ids, int newTokens, long[] mask, int total,
+            OrtSession.RunOptions options, Consumer<FloatBuffer> logits) throws OrtException {
+        try (OnnxTensor inputIds = OnnxTensor.createTensor(environment, LongBuffer.wrap(ids), new long[] {count, newTokens});
+                OnnxTensor attentionMask = OnnxTensor.createTensor(environment, LongBuffer.wrap(mask),
+                        new long[] {count, total})) {
+            Map<String, OnnxTensor> inputs = new HashMap<>();
+            Map<String, OnnxValue> pinned = new HashMap<>();
+            inputs.put(INPUT_IDS, inputIds);
+            inputs.put(ATTENTION_MASK, attentionMask);
+            for (int layer = 0; layer < pastKeys.length; layer++) {
+                OnnxTensor keys = cache.keys(first, count, layer);
+                OnnxTensor values = cache.values(first, count, layer);
+                inputs.put(pastKeys[layer], keys);
+                inputs.put(pastValues[layer], values);
+                pinned.put(presentKeys[layer], keys);
+                pinned.put(presentValues[layer], values);
+            }
+            long start = System.nanoTime();
+            try (OrtSession.Result result = session.run(inputs, Set.of(LOGITS), pinned, options)) {
+                sessionRunNanos.add(System.nanoTime() - start);
+                logits.accept(((OnnxTensor) result.get(LOGITS).orElseThrow()).getFloatBuffer());
+            }
         }
     }
 
