@@ -10,6 +10,7 @@ import dev.kotodama.engine.EngineObserver;
 import dev.kotodama.engine.GenerationEvent;
 import dev.kotodama.engine.ProviderChoice;
 import io.micrometer.core.instrument.Counter;
+import io.micrometer.core.instrument.FunctionCounter;
 import io.micrometer.core.instrument.Gauge;
 import io.micrometer.core.instrument.MeterRegistry;
 import io.micrometer.core.instrument.Timer;
@@ -18,7 +19,10 @@ import io.micrometer.core.instrument.binder.MeterBinder;
 /**
  * The engine's meters (Prometheus names in brackets): generations active and queued
  * ({@code kotodama_generations_active}, {@code kotodama_generations_queued}), KV-cache bytes reserved
- * ({@code kotodama_kv_cache_reserved_bytes}), tokens generated ({@code kotodama_tokens_generated_total}),
+ * ({@code kotodama_kv_cache_reserved_bytes}), the last batched decode step's size ({@code kotodama_batch_size}),
+ * prompt tokens started and those reused from cached KV instead of prefilled
+ * ({@code kotodama_prompt_tokens_total}, {@code kotodama_prompt_tokens_reused_total}), the time each
+ * generation waited for admission ({@code kotodama_queue_time_seconds}), tokens generated ({@code kotodama_tokens_generated_total}),
  * generations ended by reason ({@code kotodama_generations_total}), time to first token and the time of
  * each further token as histograms ({@code kotodama_time_to_first_token_seconds},
  * {@code kotodama_token_latency_seconds}), and provider fallbacks ({@code kotodama_provider_fallbacks_total}).
@@ -39,6 +43,15 @@ public class EngineMetrics implements MeterBinder {
             .description("generations waiting for admission").register(registry);
         Gauge.builder("kotodama.kv.cache.reserved", engine, Engine::reservedKvBytes).baseUnit("bytes")
             .description("KV-cache bytes reserved by admitted generations").register(registry);
+        Gauge.builder("kotodama.batch.size", engine, Engine::batchSize)
+            .description("generations in the last batched decode step").register(registry);
+        FunctionCounter.builder("kotodama.prompt.tokens", engine, Engine::startedPromptTokens)
+            .description("prompt tokens of started generations, reused or prefilled").register(registry);
+        FunctionCounter.builder("kotodama.prompt.tokens.reused", engine, Engine::reusedPromptTokens)
+            .description("prompt tokens taken from the KV cache of earlier generations instead of prefilled")
+            .register(registry);
+        Timer queueTime = Timer.builder("kotodama.queue.time").description("time a generation waited for admission")
+            .publishPercentileHistogram().maximumExpectedValue(Duration.ofMinutes(10)).register(registry);
         ProviderChoice provider = engine.decoder().provider();
         Counter fallbacks = Counter.builder("kotodama.provider.fallbacks")
             .description("execution providers that did not load, so that another one serves")
@@ -65,6 +78,7 @@ public class EngineMetrics implements MeterBinder {
 
             @Override
             public void finished(GenerationEvent.Finished finished) {
+                queueTime.record(finished.queuedNanos(), TimeUnit.NANOSECONDS);
                 if (finished.timeToFirstTokenNanos() > 0) {
                     firstToken.record(finished.timeToFirstTokenNanos(), TimeUnit.NANOSECONDS);
                 }

@@ -261,13 +261,15 @@ public class KotodamaChatModel implements ChatModel {
         return harmony.build();
     }
 
-    /** The request's limit, or {@link KotodamaChatOptions#DEFAULT_MAX_TOKENS} within what the context leaves. */
+    /**
+     * The request's limit, or {@link KotodamaChatOptions#DEFAULT_MAX_TOKENS} within what one sequence of the
+     * engine leaves (the context, or less where the KV-cache budget is split over a batch).
+     */
     private int maxTokens(KotodamaChatOptions options, int promptTokens) {
         if (options.getMaxTokens() != null) {
             return options.getMaxTokens();
         }
-        int context = engine.decoder().directory().manifest().contextLength();
-        return Math.max(1, Math.min(KotodamaChatOptions.DEFAULT_MAX_TOKENS, context - promptTokens));
+        return Math.max(1, Math.min(KotodamaChatOptions.DEFAULT_MAX_TOKENS, engine.maxSequenceTokens() - promptTokens));
     }
 
     private ChatResponses responses() {

@@ -26,7 +26,13 @@ import org.springframework.util.unit.DataSize;
  *     basic_opt, extended_opt, all_opt
  * @param optimizedModelCache a folder where the first load saves ONNX Runtime's optimized graph, which
  *     later loads read instead of optimizing again; unset: every load optimizes
- * @param kvCacheBudget KV-cache memory that concurrent generations may hold together
+ * @param kvCacheBudget KV-cache memory of all concurrent generations, allocated at start and split into
+ *     {@code maxBatch} sequences of equal length (at most the model's context): a request's prompt plus
+ *     max tokens must fit one
+ * @param maxBatch generations that run at once, their decode steps batched into one ONNX Runtime run;
+ *     more wait in the queue
+ * @param prefillChunk prompt tokens prefilled per engine step, between the batched decode steps, so that
+ *     a long prompt does not stall the running streams
  * @param maxQueued generations that may wait for admission before requests are refused as busy
  * @param shutdownGrace at shutdown, how long running generations may go on before they end with finish
  *     reason {@code shutdown}
@@ -39,7 +45,8 @@ public record KotodamaProperties(@Nullable Path modelDir, @DefaultValue("true") 
         @DefaultValue("auto") ExecutionProvider executionProvider,
         @DefaultValue("0") int threads, @DefaultValue("all_opt") OptLevel graphOptimization,
         @Nullable Path optimizedModelCache,
-        @DefaultValue("2GB") DataSize kvCacheBudget, @DefaultValue("16") int maxQueued,
+        @DefaultValue("2GB") DataSize kvCacheBudget, @DefaultValue("8") int maxBatch,
+        @DefaultValue("128") int prefillChunk, @DefaultValue("16") int maxQueued,
         @DefaultValue("20s") Duration shutdownGrace, @DefaultValue("10m") Duration maxGenerationTime,
         @DefaultValue Chat chat) {
 
@@ -50,6 +57,12 @@ public record KotodamaProperties(@Nullable Path modelDir, @DefaultValue("true") 
         }
         if (kvCacheBudget.toBytes() <= 0) {
             throw new IllegalArgumentException("kotodama.kv-cache-budget must be positive (e.g. 2GB), got " + kvCacheBudget);
+        }
+        if (maxBatch < 1) {
+            throw new IllegalArgumentException("kotodama.max-batch must be at least 1, got " + maxBatch);
+        }
+        if (prefillChunk < 1) {
+            throw new IllegalArgumentException("kotodama.prefill-chunk must be at least 1 (tokens), got " + prefillChunk);
         }
         if (maxQueued < 0) {
             throw new IllegalArgumentException("kotodama.max-queued must be 0 or more, got " + maxQueued);
@@ -65,7 +78,7 @@ public record KotodamaProperties(@Nullable Path modelDir, @DefaultValue("true") 
     }
 
     public EngineOptions engineOptions() {
-        return new EngineOptions(kvCacheBudget.toBytes(), maxQueued, maxGenerationTime);
+        return new EngineOptions(kvCacheBudget.toBytes(), maxQueued, maxGenerationTime, maxBatch, prefillChunk);
     }
 
     /**

@@ -4,6 +4,8 @@ import java.lang.management.ManagementFactory;
 import java.time.Duration;
 import java.util.ArrayDeque;
 import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.Comparator;
 import java.util.Deque;
 import java.util.HashSet;
 import java.util.Iterator;
@@ -11,6 +13,7 @@ import java.util.List;
 import java.util.Map;
 import java.util.Objects;
 import java.util.Set;
+import java.util.concurrent.atomic.LongAdder;
 import java.util.concurrent.locks.Condition;
 import java.util.concurrent.locks.ReentrantLock;
 import java.util.function.Function;
@@ -29,15 +32,25 @@ import reactor.core.publisher.Flux;
 import reactor.core.publisher.FluxSink;
 
 /**
- * Runs generations on one decoder: admission by KV-cache budget, a bounded queue, and one engine
- * thread that gives every active generation one step in turn (so concurrent generations progress
- * fairly, and ONNX Runtime's intra-op threads are not oversubscribed).
+ * Runs generations on one decoder with continuous batching: the KV-cache budget holds a fixed number of
+ * sequences ({@link EngineOptions#maxBatch()} rows of {@link #maxSequenceTokens()} tokens each), and one
+ * engine thread runs, at every step, the next token of every generation that is decoding as one batched
+ * run, then one chunk of at most {@link EngineOptions#prefillChunk()} prompt tokens of the oldest
+ * generation still prefilling. A new generation joins the batch once its prompt is in; one that ends or
+ * is cancelled leaves it at the next step.
  *
  * <pre>
- * generate() ─► admitted (its KV cache fits the budget) ─┐
- *            └► waiting (queue not full) ─ on release ───┤     engine thread, round robin:
- *            └► Busy error                               └──►  prefill | decode step ─► sample ─► emit ─► stop?
+ * generate() ─► admitted (a row is free) ───────────────┐
+ *            └► waiting (queue not full) ─ on release ──┤     engine thread, every step:
+ *            └► Busy error                              └──►  decode all decoding rows (one run) ─► sample ─► emit
+ *                                                              one prefill chunk of the oldest newcomer
  * </pre>
+ *
+ * <p>Prefix reuse: a row keeps the KV of what it last held after its generation ends, until another
+ * generation needs the row (the least recently used goes first). A newcomer whose prompt starts with
+ * the ids that some row holds, running or not, prefills only the rest: in that row itself when it is
+ * free, else after copying that prefix into its own row. Reuse goes up to the longest common prefix of
+ * ids and never past it, and leaves at least the prompt's last token to run.
  *
  * <p>A failure of one generation (an exception or an error such as {@link OutOfMemoryError} in its
  * start or any step) ends that generation's stream with an {@link EngineException}; the others go on.
@@ -57,6 +70,24 @@ public final class Engine implements AutoCloseable {
     private final long kvBytesPerToken;
 
     private final long kvBudgetBytes;
+
+    private final KvCache cache;
+
+    private final int[][] rowIds; // per row, the ids its KV holds (cache.length(row) of them); engine thread only
+
+    private final boolean[] rowBusy; // engine thread only
+
+    private final long[] rowLastUsed; // engine thread only
+
+    private long uses; // engine thread only
+
+    private final OrtSession.RunOptions batchRunOptions; // batched decode steps, which no one generation may abort
+
+    private final LongAdder reusedPromptTokens = new LongAdder();
+
+    private final LongAdder promptTokens = new LongAdder();
+
+    private volatile int batchSize;
 
     private final Set<Integer> modelStopIds;
 
@@ -115,6 +146,29 @@ public final class Engine implements AutoCloseable {
                     + " kotodama.kv-cache-budget",
                     mib(options.kvCacheBudgetBytes()), mib(DIRECT_MEMORY_LIMIT), mib(kvBudgetBytes));
         }
+        DecoderSpec spec = directory.decoder();
+        long perRow = kvBudgetBytes / options.maxBatch() / kvBytesPerToken;
+        if (perRow < 2) {
+            throw new IllegalArgumentException("a KV-cache budget of " + kvBudgetBytes + " bytes cannot hold "
+                    + options.maxBatch() + " sequences of even two tokens (a token takes " + kvBytesPerToken
+                    + " bytes); raise the budget (kotodama.kv-cache-budget) or lower kotodama.max-batch");
+        }
+        long layerRowTokens = Integer.MAX_VALUE / ((long) options.maxBatch() * spec.kvHeads() * spec.headDim()
+                * directory.manifest().kvCacheType().bytes()) - 1; // one layer's keys are one buffer
+        int rowTokens = (int) Math.min(Math.min(perRow, directory.manifest().contextLength()), layerRowTokens);
+        this.cache = decoder.newCache(options.maxBatch(), rowTokens);
+        this.rowIds = new int[options.maxBatch()][rowTokens];
+        this.rowBusy = new boolean[options.maxBatch()];
+        this.rowLastUsed = new long[options.maxBatch()];
+        try {
+            this.batchRunOptions = new OrtSession.RunOptions();
+        }
+        catch (OrtException ex) {
+            cache.close();
+            throw new IllegalStateException("ONNX Runtime cannot create run options", ex);
+        }
+        logger.info("KV cache: {} sequences of up to {} tokens each ({} MiB); prompts prefill in chunks of {} tokens",
+                options.maxBatch(), rowTokens, mib(rowTokens * kvBytesPerToken * options.maxBatch()), options.prefillChunk());
         this.thread = new Thread(this::loop, "kotodama-engine");
         this.thread.setDaemon(true);
         this.thread.start();
@@ -122,6 +176,29 @@ public final class Engine implements AutoCloseable {
 
     public Decoder decoder() {
         return decoder;
+    }
+
+    /**
+     * The most tokens one generation may hold, prompt and generated together: the model's context, or
+     * less where the KV-cache budget split over {@link EngineOptions#maxBatch()} sequences is smaller.
+     */
+    public int maxSequenceTokens() {
+        return cache.capacity();
+    }
+
+    /** Generations in the last batched decode step. */
+    public int batchSize() {
+        return batchSize;
+    }
+
+    /** Prompt tokens that generations took from the KV of earlier ones instead of prefilling them, so far. */
+    public long reusedPromptTokens() {
+        return reusedPromptTokens.sum();
+    }
+
+    /** Prompt tokens of all started generations so far, reused or prefilled. */
+    public long startedPromptTokens() {
+        return promptTokens.sum();
     }
 
     /**
@@ -152,7 +229,7 @@ public final class Engine implements AutoCloseable {
      * step (an in-flight step is aborted) and frees its cache.
      *
      * <p>The flux fails with {@link EngineException.ContextLengthExceeded} when the request cannot fit
-     * (prompt plus max tokens beyond the model's context, or its cache beyond the whole KV budget),
+     * (prompt plus max tokens beyond the model's context, or beyond {@link #maxSequenceTokens()}),
      * and with {@link EngineException.Busy} when the queue is full; neither does any work.
      */
     public Flux<GenerationEvent> generate(GenerationRequest request) {
@@ -162,13 +239,13 @@ public final class Engine implements AutoCloseable {
             return Flux.error(EngineException.ContextLengthExceeded.of(request.promptIds().length, request.maxTokens(),
                     context));
         }
-        long bytes = request.capacity() * kvBytesPerToken;
-        if (bytes > kvBudgetBytes) {
+        if (request.capacity() > cache.capacity()) {
             return Flux.error(new EngineException.ContextLengthExceeded("the prompt's " + request.promptIds().length
-                    + " tokens plus max tokens " + request.maxTokens() + " need " + mib(bytes)
-                    + " MiB of KV cache, more than the whole budget of " + mib(kvBudgetBytes)
-                    + " MiB; shorten the prompt or lower max tokens"));
+                    + " tokens plus max tokens " + request.maxTokens() + " are more than the " + cache.capacity()
+                    + " tokens that each of the server's " + cache.rows() + " concurrent sequences holds (its KV-cache"
+                    + " budget over its batch size); shorten the prompt or lower max tokens"));
         }
+        long bytes = cache.capacity() * kvBytesPerToken;
         return Flux.defer(() -> {
             EngineObserver watching = observer;
             long[] previous = { 0 };
@@ -298,7 +375,7 @@ public final class Engine implements AutoCloseable {
                 ticket.sink.error(new EngineException.ShuttingDown("the server is shutting down; retry on another instance or after its restart"));
                 return;
             }
-            if (waiting.isEmpty() && reservedBytes + ticket.bytes <= kvBudgetBytes) {
+            if (waiting.isEmpty() && admittedCount < cache.rows()) {
                 reservedBytes += ticket.bytes;
                 admittedCount++;
                 admitted.add(ticket);
@@ -325,7 +402,7 @@ public final class Engine implements AutoCloseable {
         try {
             reservedBytes -= ticket.bytes;
             admittedCount--;
-            while (!waiting.isEmpty() && reservedBytes + waiting.peek().bytes <= kvBudgetBytes) {
+            while (!waiting.isEmpty() && admittedCount < cache.rows()) {
                 Ticket next = waiting.poll();
                 reservedBytes += next.bytes;
                 admittedCount++;
@@ -368,27 +445,15 @@ public final class Engine implements AutoCloseable {
                 start(ticket);
             }
             starting.clear();
-            for (Iterator<Active> it = active.iterator(); it.hasNext();) {
-                Active generation = it.next();
-                boolean goesOn;
-                try {
-                    goesOn = advance(generation);
-                }
-                catch (Throwable failure) {
-                    fail(generation.ticket, failure);
-                    goesOn = false;
-                }
-                if (!goesOn) {
-                    it.remove();
-                    generation.close();
-                    release(generation.ticket);
-                }
-            }
+            step();
         }
-        active.forEach(Active::close);
+        for (Active generation : active) {
+            generation.close();
+        }
         active.clear();
     }
 
+    /** Gives the admitted generation a free row, reusing the longest prefix of its prompt that any row holds. */
     private void start(Ticket ticket) {
         if (ticket.cancelled) {
             ticket.closeRunOptions();
@@ -396,14 +461,240 @@ public final class Engine implements AutoCloseable {
             return;
         }
         try {
-            active.add(new Active(ticket, decoder.newCache((int) ticket.request.capacity()), samplers.apply(ticket.request),
+            int[] prompt = ticket.request.promptIds();
+            int source = -1;
+            int common = 0;
+            for (int row = 0; row < cache.rows(); row++) {
+                int length = commonPrefix(rowIds[row], cache.length(row), prompt);
+                if (length > common) {
+                    source = row;
+                    common = length;
+                }
+            }
+            int reuse = Math.min(common, prompt.length - 1);
+            int row = reuse > 0 && !rowBusy[source] ? source : freeRow();
+            if (row == source) {
+                cache.truncate(row, reuse);
+            }
+            else if (reuse > 0) {
+                cache.copyPrefix(source, row, reuse);
+                System.arraycopy(rowIds[source], 0, rowIds[row], 0, reuse);
+            }
+            else {
+                cache.truncate(row, 0);
+            }
+            rowBusy[row] = true;
+            reusedPromptTokens.add(reuse);
+            promptTokens.add(prompt.length);
+            active.add(new Active(ticket, prompt, row, reuse, samplers.apply(ticket.request),
                     decoder.directory().manifest().vocabularySize()));
         }
-        catch (Throwable failure) { // OutOfMemoryError from allocateDirect, for one
+        catch (Throwable failure) { // OutOfMemoryError, for one
             ticket.closeRunOptions();
             fail(ticket, failure);
             release(ticket);
         }
+    }
+
+    private static int commonPrefix(int[] held, int length, int[] prompt) {
+        int limit = Math.min(length, prompt.length);
+        int i = 0;
+        while (i < limit && held[i] == prompt[i]) {
+            i++;
+        }
+        return i;
+    }
+
+    /** A row no generation uses: an empty one first, else the one whose KV was used least recently. */
+    private int freeRow() {
+        int best = -1;
+        for (int row = 0; row < cache.rows(); row++) {
+            if (rowBusy[row]) {
+                continue;
+            }
+            if (cache.length(row) == 0) {
+                return row;
+            }
+            if (best < 0 || rowLastUsed[row] < rowLastUsed[best]) {
+                best = row;
+            }
+        }
+        if (best < 0) {
+            throw new IllegalStateException("no free row: admission let in more generations than rows");
+        }
+        return best;
+    }
+
+    /** One engine step: ends what must end, decodes every decoding generation at once, prefills one chunk. */
+    private void step() {
+        long now = System.nanoTime();
+        List<Active> decoding = new ArrayList<>();
+        Active prefilling = null;
+        for (Iterator<Active> it = active.iterator(); it.hasNext();) {
+            Active generation = it.next();
+            boolean goesOn;
+            try {
+                if (generation.ticket.cancelled) {
+                    goesOn = false;
+                }
+                else if (endNow) {
+                    goesOn = finish(generation, FinishReason.SHUTDOWN, now);
+                }
+                else if (now - generation.startedAt >= options.maxGenerationTime().toNanos()) {
+                    goesOn = finish(generation, FinishReason.LENGTH, now);
+                }
+                else {
+                    goesOn = true;
+                }
+            }
+            catch (Throwable failure) { // a subscriber failing on its finish event
+                fail(generation.ticket, failure);
+                goesOn = false;
+            }
+            if (goesOn) {
+                if (generation.fed < generation.prompt.length) {
+                    prefilling = prefilling == null ? generation : prefilling;
+                }
+                else {
+                    decoding.add(generation);
+                }
+            }
+            else {
+                it.remove();
+                end(generation);
+            }
+        }
+        if (!decoding.isEmpty()) {
+            decode(decoding);
+        }
+        if (prefilling != null) {
+            prefill(prefilling);
+        }
+    }
+
+    private void decode(List<Active> decoding) {
+        decoding.sort(Comparator.comparingInt(generation -> generation.row));
+        int[] rows = new int[decoding.size()];
+        int[] tokens = new int[decoding.size()];
+        float[][] logits = new float[decoding.size()][];
+        for (int i = 0; i < rows.length; i++) {
+            Active generation = decoding.get(i);
+            rows[i] = generation.row;
+            tokens[i] = generation.lastToken;
+            logits[i] = generation.logits;
+        }
+        batchSize = rows.length;
+        try {
+            decoder.decode(cache, rows, tokens, logits, batchRunOptions);
+        }
+        catch (Throwable failure) { // the run is every row's: all of them fail, the engine goes on
+            for (Active generation : decoding) {
+                failInRun(generation, failure);
+            }
+            return;
+        }
+        long now = System.nanoTime();
+        for (Active generation : decoding) {
+            rowIds[generation.row][cache.length(generation.row) - 1] = generation.lastToken;
+            sampled(generation, now);
+        }
+    }
+
+    private void prefill(Active generation) {
+        int from = generation.fed;
+        int to = Math.min(generation.prompt.length, from + options.prefillChunk());
+        try {
+            decoder.step(cache, generation.row, Arrays.copyOfRange(generation.prompt, from, to), generation.logits,
+                    generation.ticket.runOptions);
+        }
+        catch (Throwable failure) {
+            failInRun(generation, failure);
+            return;
+        }
+        System.arraycopy(generation.prompt, from, rowIds[generation.row], from, to - from);
+        generation.fed = to;
+        if (to == generation.prompt.length) {
+            sampled(generation, System.nanoTime());
+        }
+    }
+
+    /** A run that included the generation failed: its stream ends with an error (unless it was cancelled). */
+    private void failInRun(Active generation, Throwable failure) {
+        Ticket ticket = generation.ticket;
+        cache.truncate(generation.row, 0); // what the failed run wrote is not to be reused
+        if (failure instanceof OrtException) {
+            if (!ticket.cancelled) {
+                ticket.log(() -> logger.error("generation failed in ONNX Runtime", failure));
+                ticket.sink.error(new EngineException("the model failed on this generation (ONNX Runtime); the server "
+                        + "log has the details"));
+            }
+        }
+        else {
+            fail(ticket, failure);
+        }
+        leave(generation);
+    }
+
+    /**
+     * Samples the next token from the generation's fresh logits, emits it, and ends the generation when it
+     * stops; any failure on the way (an {@link Error} from the sampler or a subscriber, for one) ends this
+     * generation alone.
+     */
+    private void sampled(Active generation, long now) {
+        try {
+            sampleAndEmit(generation, now);
+        }
+        catch (Throwable failure) {
+            fail(generation.ticket, failure);
+            leave(generation);
+        }
+    }
+
+    private void sampleAndEmit(Active generation, long now) {
+        Ticket ticket = generation.ticket;
+        GenerationRequest request = ticket.request;
+        boolean goesOn;
+        int token;
+        try {
+            token = generation.sampler.sample(generation.logits, generation.history);
+        }
+        catch (RuntimeException ex) { // NaN logits, for one: this generation fails, the engine goes on
+            ticket.log(() -> logger.error("sampling failed", ex));
+            ticket.sink.error(new EngineException("sampling failed: " + ex.getMessage()));
+            leave(generation);
+            return;
+        }
+        if (generation.generated == 0) {
+            generation.firstTokenAt = now;
+        }
+        if (modelStopIds.contains(token) || request.stopTokenIds().contains(token)) {
+            goesOn = finish(generation, FinishReason.STOP, now);
+        }
+        else {
+            generation.history.append(token);
+            generation.lastToken = token;
+            ticket.sink.next(new GenerationEvent.Token(token, generation.generated, now - generation.startedAt));
+            generation.generated++;
+            goesOn = generation.generated < request.maxTokens() || finish(generation, FinishReason.LENGTH, now);
+        }
+        if (!goesOn) {
+            leave(generation);
+        }
+    }
+
+    /** Takes the generation out of the batch, once. */
+    private void leave(Active generation) {
+        if (active.remove(generation)) {
+            end(generation);
+        }
+    }
+
+    /** A generation has left the batch: its row keeps its KV for reuse, its admission is released. */
+    private void end(Active generation) {
+        rowBusy[generation.row] = false;
+        rowLastUsed[generation.row] = ++uses;
+        generation.close();
+        release(generation.ticket);
     }
 
     /**
@@ -469,55 +760,6 @@ public final class Engine implements AutoCloseable {
                 + "); the server needs a restart");
     }
 
-    /** One prefill or decode step; false when the generation has ended. */
-    private boolean advance(Active generation) {
-        Ticket ticket = generation.ticket;
-        if (ticket.cancelled) {
-            return false;
-        }
-        if (endNow) {
-            return finish(generation, FinishReason.SHUTDOWN, System.nanoTime());
-        }
-        long started = System.nanoTime();
-        if (started - generation.startedAt >= options.maxGenerationTime().toNanos()) {
-            return finish(generation, FinishReason.LENGTH, started);
-        }
-        GenerationRequest request = ticket.request;
-        try {
-            int[] input = generation.generated == 0 ? request.promptIds() : new int[] {generation.lastToken};
-            decoder.step(generation.cache, input, generation.logits, ticket.runOptions);
-        }
-        catch (OrtException ex) {
-            if (!ticket.cancelled) {
-                ticket.log(() -> logger.error("generation failed in ONNX Runtime", ex));
-                ticket.sink.error(new EngineException("the model failed on this generation (ONNX Runtime); the server "
-                        + "log has the details"));
-            }
-            return false;
-        }
-        long now = System.nanoTime();
-        int token;
-        try {
-            token = generation.sampler.sample(generation.logits, generation.history);
-        }
-        catch (RuntimeException ex) { // NaN logits, for one: this generation fails, the engine goes on
-            ticket.log(() -> logger.error("sampling failed", ex));
-            ticket.sink.error(new EngineException("sampling failed: " + ex.getMessage()));
-            return false;
-        }
-        if (generation.generated == 0) {
-            generation.firstTokenAt = now;
-        }
-        if (modelStopIds.contains(token) || request.stopTokenIds().contains(token)) {
-            return finish(generation, FinishReason.STOP, now);
-        }
-        generation.history.append(token);
-        generation.lastToken = token;
-        ticket.sink.next(new GenerationEvent.Token(token, generation.generated, now - generation.startedAt));
-        generation.generated++;
-        return generation.generated < request.maxTokens() || finish(generation, FinishReason.LENGTH, now);
-    }
-
     private static boolean finish(Active generation, FinishReason reason, long now) {
         Ticket ticket = generation.ticket;
         long ttft = generation.firstTokenAt == 0 ? 0 : generation.firstTokenAt - generation.startedAt;
@@ -553,6 +795,8 @@ public final class Engine implements AutoCloseable {
         catch (InterruptedException ex) {
             Thread.currentThread().interrupt();
         }
+        cache.close();
+        batchRunOptions.close();
         decoder.close();
     }
 
@@ -650,7 +894,9 @@ public final class Engine implements AutoCloseable {
 
         final Ticket ticket;
 
-        final KvCache cache;
+        final int[] prompt;
+
+        final int row; // its row of the KV cache
 
         final Sampler sampler;
 
@@ -662,21 +908,24 @@ public final class Engine implements AutoCloseable {
 
         long firstTokenAt;
 
+        int fed; // prompt tokens in its row so far (reused or prefilled)
+
         int generated;
 
         int lastToken;
 
-        Active(Ticket ticket, KvCache cache, Sampler sampler, int vocabulary) {
+        Active(Ticket ticket, int[] prompt, int row, int reused, Sampler sampler, int vocabulary) {
             this.ticket = ticket;
-            this.cache = cache;
+            this.prompt = prompt;
+            this.row = row;
+            this.fed = reused;
             this.sampler = sampler;
-            this.history = TokenHistory.of(ticket.request.promptIds());
+            this.history = TokenHistory.of(prompt);
             this.logits = new float[vocabulary];
         }
 
         @Override
         public void close() {
-            cache.close();
             ticket.closeRunOptions();
         }
     }

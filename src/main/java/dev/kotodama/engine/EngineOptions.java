@@ -6,23 +6,43 @@ import java.util.Objects;
 /**
  * Limits of concurrent generation.
  *
- * @param kvCacheBudgetBytes KV-cache memory that active generations may hold together; a generation is
- *     admitted when its whole cache (prompt plus token limit) fits beside the others'
+ * @param kvCacheBudgetBytes KV-cache memory of all generations together, split into {@code maxBatch}
+ *     sequences of equal length (at most the model's context); the engine allocates it at its start
  * @param maxQueued generations that may wait for admission; one more is refused as busy
  * @param maxGenerationTime how long one generation may run once admitted; then it ends with finish
  *     reason {@link FinishReason#LENGTH}
+ * @param maxBatch generations that run at once, their decode steps batched into one run
+ * @param prefillChunk prompt tokens prefilled per engine step, between the batched decode steps
  */
-public record EngineOptions(long kvCacheBudgetBytes, int maxQueued, Duration maxGenerationTime) {
+public record EngineOptions(long kvCacheBudgetBytes, int maxQueued, Duration maxGenerationTime, int maxBatch,
+        int prefillChunk) {
 
     /** No limit on a generation's time. */
     public static final Duration UNLIMITED = Duration.ofNanos(Long.MAX_VALUE);
 
-    /** Options without a limit on a generation's time. */
+    /** Generations that run at once unless set. */
+    public static final int DEFAULT_MAX_BATCH = 8;
+
+    /** Prompt tokens prefilled per step unless set. */
+    public static final int DEFAULT_PREFILL_CHUNK = 128;
+
+    /** Options without a limit on a generation's time, with the default batch and prefill chunk. */
     public EngineOptions(long kvCacheBudgetBytes, int maxQueued) {
         this(kvCacheBudgetBytes, maxQueued, UNLIMITED);
     }
 
+    /** Options with the default batch and prefill chunk. */
+    public EngineOptions(long kvCacheBudgetBytes, int maxQueued, Duration maxGenerationTime) {
+        this(kvCacheBudgetBytes, maxQueued, maxGenerationTime, DEFAULT_MAX_BATCH, DEFAULT_PREFILL_CHUNK);
+    }
+
     public EngineOptions {
+        if (maxBatch < 1) {
+            throw new IllegalArgumentException("maxBatch must be at least 1, got " + maxBatch);
+        }
+        if (prefillChunk < 1) {
+            throw new IllegalArgumentException("prefillChunk must be at least 1, got " + prefillChunk);
+        }
         Objects.requireNonNull(maxGenerationTime, "maxGenerationTime must not be null");
         if (maxGenerationTime.isNegative() || maxGenerationTime.isZero() || maxGenerationTime.compareTo(UNLIMITED) > 0) {
             throw new IllegalArgumentException("maxGenerationTime must be positive and at most " + UNLIMITED + ", got "

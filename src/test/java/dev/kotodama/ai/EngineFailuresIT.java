@@ -47,10 +47,14 @@ class EngineFailuresIT {
     private Engine engine;
 
     private Engine engine(long kvBudgetBytes, Function<GenerationRequest, Sampler> samplers) {
+        return engine(new EngineOptions(kvBudgetBytes, 8), samplers);
+    }
+
+    private Engine engine(EngineOptions options, Function<GenerationRequest, Sampler> samplers) {
         ModelDirectory directory = ModelDirectory.open(DemoModel.extract(DemoModel.defaultCache()));
         Decoder decoder = Decoder.load(directory, new SessionOptionsFactory(OrtEnvironment.getEnvironment(), 2),
                 ExecutionProvider.CPU);
-        engine = new Engine(decoder, new EngineOptions(kvBudgetBytes, 8), samplers);
+        engine = new Engine(decoder, options, samplers);
         return engine;
     }
 
@@ -129,7 +133,7 @@ class EngineFailuresIT {
         CountDownLatch queued = new CountDownLatch(1);
         ModelDirectory directory = ModelDirectory.open(DemoModel.extract(DemoModel.defaultCache()));
         long oneGeneration = (PROMPT.length + 150L) * directory.decoder().kvBytesPerToken(directory.manifest().kvCacheType());
-        Engine engine = engine(oneGeneration, request -> {
+        Engine engine = engine(new EngineOptions(oneGeneration, 8, EngineOptions.UNLIMITED, 1, 128), request -> {
             int[] step = { 0 };
             return (logits, history) -> {
                 if (request.maxTokens() == FAILING && step[0]++ == 2) {

@@ -165,7 +165,7 @@ class WebOperationsIT {
     @Nested
     @SpringBootTest(webEnvironment = SpringBootTest.WebEnvironment.RANDOM_PORT, classes = {
             dev.kotodama.KotodamaApplication.class, ScriptedAnswers.class },
-            properties = { "kotodama.max-queued=0", "kotodama.kv-cache-budget=2MB" })
+            properties = { "kotodama.max-queued=0", "kotodama.max-batch=1" })
     class WhenFull {
 
         @LocalServerPort
@@ -179,7 +179,7 @@ class WebOperationsIT {
 
         @Test
         void aFullServerAnswers429WithRetryAfter() throws InterruptedException {
-            // the warm-up generation holds the only slot for a moment after startup
+            // the warm-up generation holds the only row for a moment after startup
             long warm = System.nanoTime() + TimeUnit.SECONDS.toNanos(60);
             while (warmUp.state() == EngineWarmUp.State.PENDING && System.nanoTime() < warm) {
                 Thread.sleep(10);
