@@ -98,4 +98,11 @@ class StartupErrorsIT {
             .contains("Failed to bind properties under 'kotodama'")
             .contains("kotodama.kv-cache-budget must be positive (e.g. 2GB), got 0B");
     }
+
+    @Test
+    void aKvCacheBudgetTooSmallForTheBatch() throws Exception {
+        assertThat(start("--kotodama.kv-cache-budget=1KB", "--kotodama.max-batch=8", "--server.port=0").output())
+            .contains("cannot hold 8 sequences of even two tokens")
+            .contains("raise the budget (kotodama.kv-cache-budget) or lower kotodama.max-batch");
+    }
 }

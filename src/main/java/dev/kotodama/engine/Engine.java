@@ -149,7 +149,7 @@ public final class Engine implements AutoCloseable {
         DecoderSpec spec = directory.decoder();
         long perRow = kvBudgetBytes / options.maxBatch() / kvBytesPerToken;
         if (perRow < 2) {
-            throw new IllegalArgumentException("a KV-cache budget of " + kvBudgetBytes + " bytes cannot hold "
+            throw new KvBudgetException("a KV-cache budget of " + kvBudgetBytes + " bytes cannot hold "
                     + options.maxBatch() + " sequences of even two tokens (a token takes " + kvBytesPerToken
                     + " bytes); raise the budget (kotodama.kv-cache-budget) or lower kotodama.max-batch");
         }
