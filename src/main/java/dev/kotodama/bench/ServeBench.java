@@ -1,0 +1,241 @@
+package dev.kotodama.bench;
+
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.Collections;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.CopyOnWriteArrayList;
+import java.util.stream.IntStream;
+
+import ai.onnxruntime.OrtEnvironment;
+import dev.kotodama.engine.Decoder;
+import dev.kotodama.engine.Engine;
+import dev.kotodama.engine.EngineOptions;
+import dev.kotodama.engine.ExecutionProvider;
+import dev.kotodama.engine.GenerationEvent;
+import dev.kotodama.engine.GenerationRequest;
+import dev.kotodama.engine.ModelDirectory;
+import dev.kotodama.engine.SessionOptionsFactory;
+import dev.kotodama.engine.sampling.SamplingParameters;
+import reactor.core.publisher.Flux;
+import tools.jackson.databind.json.JsonMapper;
+
+/**
+ * The engine serving many streams at once (continuous batching, chunked prefill, prefix reuse), greedy,
+ * on the CPU provider. Progress goes to stderr; the last line on stdout is one JSON object:
+ * <ul>
+ * <li>one stream, then {@code --concurrency} streams of distinct prompts: aggregate and per-stream
+ *     decode tok/s, their ratio to one stream, and TTFT p50/p99;</li>
+ * <li>{@code --concurrency} − 1 streams running while a {@code --long-prompt}-token prompt arrives: the
+ *     running streams' inter-token gap p50 and max during its prefill;</li>
+ * <li>a conversation of {@code --conversation} tokens: the second turn's TTFT with its first turn's cache
+ *     reused, and the same prompt's TTFT with nothing to reuse.</li>
+ * </ul>
+ *
+ * <pre>
+ * ./mvnw -q compile exec:java -Dexec.mainClass=dev.kotodama.bench.ServeBench \
+ *     -Dexec.args="--model DIR --concurrency 8 --threads 2"
+ * </pre>
+ */
+public final class ServeBench {
+
+    private static final String USAGE = "usage: ServeBench --model DIR [--concurrency C] [--prompt-tokens N]"
+            + " [--new-tokens M] [--long-prompt L] [--conversation T] [--prefill-chunk K] [--threads T] [--kv-budget-mb B]";
+
+    private static final Duration TIMEOUT = Duration.ofHours(1);
+
+    private ServeBench() {
+    }
+
+    public static void main(String[] args) throws Exception {
+        Map<String, Integer> options = new LinkedHashMap<>(Map.of("--concurrency", 8, "--prompt-tokens", 64,
+                "--new-tokens", 32, "--long-prompt", 512, "--conversation", 1000,
+                "--prefill-chunk", EngineOptions.DEFAULT_PREFILL_CHUNK, "--threads", 0, "--kv-budget-mb", 2048));
+        String model = null;
+        for (int i = 0; i < args.length; i++) {
+            if (args[i].equals("--model") && i + 1 < args.length) {
+                model = args[++i];
+            }
+            else if (options.containsKey(args[i]) && i + 1 < args.length && args[i + 1].matches("\\d{1,9}")) {
+                options.put(args[i], Integer.parseInt(args[++i]));
+            }
+            else {
+                System.err.println("serve-bench: unknown argument or missing number at '" + args[i] + "'; " + USAGE);
+                System.exit(2);
+            }
+        }
+        if (model == null || options.get("--concurrency") < 2 || options.get("--new-tokens") < 2) {
+            System.err.println("serve-bench: --model is required, --concurrency and --new-tokens at least 2; " + USAGE);
+            System.exit(2);
+        }
+        int concurrency = options.get("--concurrency");
+        OrtEnvironment environment = OrtEnvironment.getEnvironment();
+        Decoder decoder = Decoder.load(ModelDirectory.open(java.nio.file.Path.of(model)),
+                new SessionOptionsFactory(environment, options.get("--threads")), ExecutionProvider.CPU);
+        try (Engine engine = new Engine(decoder, new EngineOptions((long) options.get("--kv-budget-mb") << 20,
+                4 * concurrency, EngineOptions.UNLIMITED, concurrency, options.get("--prefill-chunk")))) {
+            progress("ONNX Runtime %s, %s; %d sequences of up to %d tokens", environment.getVersion(), model, concurrency,
+                    engine.maxSequenceTokens());
+            System.out.println(JsonMapper.shared().writeValueAsString(measure(engine, options)));
+        }
+    }
+
+    private static Map<String, Object> measure(Engine engine, Map<String, Integer> options) throws Exception {
+        int concurrency = options.get("--concurrency");
+        int promptTokens = options.get("--prompt-tokens");
+        int newTokens = options.get("--new-tokens");
+        int[] ids = Bench.promptIds(promptTokens * (2 * concurrency + 4) + options.get("--long-prompt")
+                + options.get("--conversation") + 64);
+        int[] next = {0};
+        java.util.function.IntFunction<int[]> fresh = length -> Arrays.copyOfRange(ids, next[0], next[0] += length);
+        Map<String, Object> result = new LinkedHashMap<>();
+        result.put("concurrency", concurrency);
+        result.put("prefill_chunk", options.get("--prefill-chunk"));
+
+        run(engine, List.of(fresh.apply(16)), 8); // warm-up
+        progress("one stream");
+        Streams one = run(engine, List.of(fresh.apply(promptTokens)), newTokens);
+        progress("%d streams", concurrency);
+        Streams many = run(engine, IntStream.range(0, concurrency).mapToObj(i -> fresh.apply(promptTokens)).toList(),
+                newTokens);
+        result.put("single_decode_tok_s", round(one.aggregateDecodeTokensPerSecond(), 2));
+        result.put("aggregate_decode_tok_s", round(many.aggregateDecodeTokensPerSecond(), 2));
+        result.put("per_stream_decode_tok_s", round(many.aggregateDecodeTokensPerSecond() / concurrency, 2));
+        result.put("speedup", round(many.aggregateDecodeTokensPerSecond() / one.aggregateDecodeTokensPerSecond(), 2));
+        result.put("ttft_p50_ms", round(percentile(many.ttftNanos, 0.5) / 1e6, 1));
+        result.put("ttft_p99_ms", round(percentile(many.ttftNanos, 0.99) / 1e6, 1));
+
+        progress("%d streams while a %d-token prompt arrives", concurrency - 1, options.get("--long-prompt"));
+        result.putAll(longPromptArrives(engine, concurrency - 1, fresh.apply(promptTokens * (concurrency - 1)),
+                promptTokens, fresh.apply(options.get("--long-prompt"))));
+
+        progress("a conversation of %d tokens, second turn with and without reuse", options.get("--conversation"));
+        int[] history = fresh.apply(options.get("--conversation"));
+        List<Integer> answer = run(engine, List.of(history), 16).tokens.get(0);
+        int[] secondTurn = IntStream.concat(IntStream.concat(Arrays.stream(history),
+                answer.stream().mapToInt(Integer::intValue)), Arrays.stream(fresh.apply(24))).toArray();
+        long reusedBefore = engine.reusedPromptTokens();
+        long withReuse = run(engine, List.of(secondTurn), 2).ttftNanos.get(0);
+        long reused = engine.reusedPromptTokens() - reusedBefore;
+        int[] unrelated = secondTurn.clone();
+        unrelated[0] = unrelated[0] == 1000 ? 1001 : 1000; // the same length, no common prefix
+        long withoutReuse = run(engine, List.of(unrelated), 2).ttftNanos.get(0);
+        result.put("second_turn_prompt_tokens", secondTurn.length);
+        result.put("second_turn_reused_tokens", reused);
+        result.put("second_turn_ttft_reused_ms", round(withReuse / 1e6, 1));
+        result.put("second_turn_ttft_full_ms", round(withoutReuse / 1e6, 1));
+        result.put("second_turn_ttft_ratio", round((double) withReuse / withoutReuse, 3));
+        return result;
+    }
+
+    /** Running streams' token gaps while a long prompt prefills (from its arrival to its first token). */
+    private static Map<String, Object> longPromptArrives(Engine engine, int running, int[] prompts, int promptTokens,
+            int[] longPrompt) throws Exception {
+        List<long[]> gaps = new CopyOnWriteArrayList<>(); // {at, gap}
+        List<Flux<GenerationEvent>> streams = new ArrayList<>();
+        java.util.concurrent.CountDownLatch flowing = new java.util.concurrent.CountDownLatch(running);
+        for (int i = 0; i < running; i++) {
+            long[] previous = {0};
+            streams.add(engine.generate(new GenerationRequest(Arrays.copyOfRange(prompts, i * promptTokens,
+                    (i + 1) * promptTokens), SamplingParameters.greedy(), Math.min(4000, engine.maxSequenceTokens() - promptTokens)))
+                .doOnError(error -> progress("a running stream failed: %s", error.getMessage()))
+                .doOnNext(event -> {
+                    long now = System.nanoTime();
+                    if (event instanceof GenerationEvent.Token token) {
+                        if (token.index() == 4) {
+                            flowing.countDown();
+                        }
+                        if (previous[0] != 0) {
+                            gaps.add(new long[] {now, now - previous[0]});
+                        }
+                        previous[0] = now;
+                    }
+                }));
+        }
+        List<reactor.core.Disposable> subscriptions = streams.stream().map(Flux::subscribe).toList();
+        flowing.await();
+        Thread.sleep(500);
+        long arrived = System.nanoTime();
+        GenerationEvent.Finished finished = engine.generate(new GenerationRequest(longPrompt, SamplingParameters.greedy(), 1))
+            .ofType(GenerationEvent.Finished.class).blockLast(TIMEOUT);
+        long prefilled = arrived + finished.queuedNanos() + finished.timeToFirstTokenNanos();
+        Thread.sleep(500);
+        subscriptions.forEach(reactor.core.Disposable::dispose);
+        List<Long> before = gaps.stream().filter(gap -> gap[0] < arrived).map(gap -> gap[1]).toList();
+        List<Long> during = gaps.stream().filter(gap -> gap[0] >= arrived && gap[0] <= prefilled + 1).map(gap -> gap[1])
+            .toList();
+        Map<String, Object> result = new LinkedHashMap<>();
+        result.put("long_prompt_ttft_ms", round(finished.timeToFirstTokenNanos() / 1e6, 1));
+        result.put("gap_p50_ms_before", round(percentile(before, 0.5) / 1e6, 1));
+        result.put("gap_p50_ms_during", round(percentile(during, 0.5) / 1e6, 1));
+        result.put("gap_max_ms_during", round(during.stream().mapToLong(Long::longValue).max().orElse(0) / 1e6, 1));
+        result.put("gap_max_over_median", round((double) during.stream().mapToLong(Long::longValue).max().orElse(0)
+                / percentile(before, 0.5), 2));
+        return result;
+    }
+
+    /** Greedy generations of {@code newTokens} each (stop ids end them early), started together. */
+    private static Streams run(Engine engine, List<int[]> prompts, int newTokens) {
+        Streams streams = new Streams();
+        long started = System.nanoTime();
+        List<GenerationEvent.Finished> ends = Flux.fromIterable(prompts)
+            .flatMap(prompt -> {
+                List<Integer> tokens = Collections.synchronizedList(new ArrayList<>());
+                streams.tokens.add(tokens);
+                return engine.generate(new GenerationRequest(prompt, SamplingParameters.greedy(), newTokens))
+                    .doOnNext(event -> {
+                        if (event instanceof GenerationEvent.Token token) {
+                            tokens.add(token.tokenId());
+                        }
+                    })
+                    .ofType(GenerationEvent.Finished.class);
+            }, prompts.size())
+            .collectList()
+            .block(TIMEOUT);
+        streams.wallNanos = System.nanoTime() - started;
+        for (GenerationEvent.Finished end : ends) {
+            streams.ttftNanos.add(end.queuedNanos() + end.timeToFirstTokenNanos());
+            streams.decodeTokens += Math.max(0, end.completionTokens() - 1);
+            streams.lastFirstTokenNanos = Math.max(streams.lastFirstTokenNanos, end.queuedNanos() + end.timeToFirstTokenNanos());
+        }
+        return streams;
+    }
+
+    private static final class Streams {
+
+        final List<List<Integer>> tokens = new CopyOnWriteArrayList<>();
+
+        final List<Long> ttftNanos = new ArrayList<>();
+
+        long decodeTokens;
+
+        long wallNanos;
+
+        long lastFirstTokenNanos;
+
+        /** Tokens after each stream's first, over the time after the last stream's first token. */
+        double aggregateDecodeTokensPerSecond() {
+            return decodeTokens / ((wallNanos - lastFirstTokenNanos) / 1e9);
+        }
+    }
+
+    private static double percentile(List<Long> values, double fraction) {
+        if (values.isEmpty()) {
+            return 0;
+        }
+        long[] sorted = values.stream().mapToLong(Long::longValue).sorted().toArray();
+        return sorted[(int) Math.min(sorted.length - 1, Math.ceil(fraction * sorted.length) - 1)];
+    }
+
+    private static void progress(String format, Object... args) {
+        System.err.printf(format + "%n", args);
+    }
+
+    private static double round(double value, int decimals) {
+        double scale = Math.pow(10, decimals);
+        return Math.round(value * scale) / scale;
+    }
+}
