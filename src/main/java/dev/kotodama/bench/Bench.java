@@ -228,7 +228,7 @@ public final class Bench {
                 .orElseThrow(() -> new IOException("/proc/self/status has no VmHWM line"));
     }
 
-    private static void progress(String format, Object... args) {
+    static void progress(String format, Object... args) {
         System.err.printf(format + "%n", args);
     }
 
@@ -236,7 +236,7 @@ public final class Bench {
         return nanos / 1e9;
     }
 
-    private static double round(double value, int decimals) {
+    static double round(double value, int decimals) {
         double scale = Math.pow(10, decimals);
         return Math.round(value * scale) / scale;
     }

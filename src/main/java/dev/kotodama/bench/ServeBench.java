@@ -1,5 +1,6 @@
 package dev.kotodama.bench;
 
+import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.Arrays;
@@ -8,6 +9,8 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.concurrent.CopyOnWriteArrayList;
+import java.util.concurrent.CountDownLatch;
+import java.util.function.IntFunction;
 import java.util.stream.IntStream;
 
 import ai.onnxruntime.OrtEnvironment;
@@ -20,8 +23,12 @@ import dev.kotodama.engine.GenerationRequest;
 import dev.kotodama.engine.ModelDirectory;
 import dev.kotodama.engine.SessionOptionsFactory;
 import dev.kotodama.engine.sampling.SamplingParameters;
+import reactor.core.Disposable;
 import reactor.core.publisher.Flux;
 import tools.jackson.databind.json.JsonMapper;
+
+import static dev.kotodama.bench.Bench.progress;
+import static dev.kotodama.bench.Bench.round;
 
 /**
  * The engine serving many streams at once (continuous batching, chunked prefill, prefix reuse), greedy,
@@ -73,7 +80,7 @@ public final class ServeBench {
         }
         int concurrency = options.get("--concurrency");
         OrtEnvironment environment = OrtEnvironment.getEnvironment();
-        Decoder decoder = Decoder.load(ModelDirectory.open(java.nio.file.Path.of(model)),
+        Decoder decoder = Decoder.load(ModelDirectory.open(Path.of(model)),
                 new SessionOptionsFactory(environment, options.get("--threads")), ExecutionProvider.CPU);
         try (Engine engine = new Engine(decoder, new EngineOptions((long) options.get("--kv-budget-mb") << 20,
                 4 * concurrency, EngineOptions.UNLIMITED, concurrency, options.get("--prefill-chunk")))) {
@@ -90,7 +97,7 @@ public final class ServeBench {
         int[] ids = Bench.promptIds(promptTokens * (2 * concurrency + 4) + options.get("--long-prompt")
                 + options.get("--conversation") + 64);
         int[] next = {0};
-        java.util.function.IntFunction<int[]> fresh = length -> Arrays.copyOfRange(ids, next[0], next[0] += length);
+        IntFunction<int[]> fresh = length -> Arrays.copyOfRange(ids, next[0], next[0] += length);
         Map<String, Object> result = new LinkedHashMap<>();
         result.put("concurrency", concurrency);
         result.put("prefill_chunk", options.get("--prefill-chunk"));
@@ -136,7 +143,7 @@ public final class ServeBench {
             int[] longPrompt) throws Exception {
         List<long[]> gaps = new CopyOnWriteArrayList<>(); // {at, gap}
         List<Flux<GenerationEvent>> streams = new ArrayList<>();
-        java.util.concurrent.CountDownLatch flowing = new java.util.concurrent.CountDownLatch(running);
+        CountDownLatch flowing = new CountDownLatch(running);
         for (int i = 0; i < running; i++) {
             long[] previous = {0};
             streams.add(engine.generate(new GenerationRequest(Arrays.copyOfRange(prompts, i * promptTokens,
@@ -155,7 +162,7 @@ public final class ServeBench {
                     }
                 }));
         }
-        List<reactor.core.Disposable> subscriptions = streams.stream().map(Flux::subscribe).toList();
+        List<Disposable> subscriptions = streams.stream().map(Flux::subscribe).toList();
         flowing.await();
         Thread.sleep(500);
         long arrived = System.nanoTime();
@@ -163,7 +170,7 @@ public final class ServeBench {
             .ofType(GenerationEvent.Finished.class).blockLast(TIMEOUT);
         long prefilled = arrived + finished.queuedNanos() + finished.timeToFirstTokenNanos();
         Thread.sleep(500);
-        subscriptions.forEach(reactor.core.Disposable::dispose);
+        subscriptions.forEach(Disposable::dispose);
         List<Long> before = gaps.stream().filter(gap -> gap[0] < arrived).map(gap -> gap[1]).toList();
         List<Long> during = gaps.stream().filter(gap -> gap[0] >= arrived && gap[0] <= prefilled + 1).map(gap -> gap[1])
             .toList();
@@ -197,9 +204,10 @@ public final class ServeBench {
             .block(TIMEOUT);
         streams.wallNanos = System.nanoTime() - started;
         for (GenerationEvent.Finished end : ends) {
-            streams.ttftNanos.add(end.queuedNanos() + end.timeToFirstTokenNanos());
+            long ttft = end.queuedNanos() + end.timeToFirstTokenNanos();
+            streams.ttftNanos.add(ttft);
             streams.decodeTokens += Math.max(0, end.completionTokens() - 1);
-            streams.lastFirstTokenNanos = Math.max(streams.lastFirstTokenNanos, end.queuedNanos() + end.timeToFirstTokenNanos());
+            streams.lastFirstTokenNanos = Math.max(streams.lastFirstTokenNanos, ttft);
         }
         return streams;
     }
@@ -228,14 +236,5 @@ public final class ServeBench {
         }
         long[] sorted = values.stream().mapToLong(Long::longValue).sorted().toArray();
         return sorted[(int) Math.min(sorted.length - 1, Math.ceil(fraction * sorted.length) - 1)];
-    }
-
-    private static void progress(String format, Object... args) {
-        System.err.printf(format + "%n", args);
-    }
-
-    private static double round(double value, int decimals) {
-        double scale = Math.pow(10, decimals);
-        return Math.round(value * scale) / scale;
     }
 }

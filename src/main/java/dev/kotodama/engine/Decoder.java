@@ -20,8 +20,9 @@ import org.jspecify.annotations.Nullable;
 /**
  * The exported decoder graph in an ONNX Runtime session: one forward pass over new tokens of one
  * sequence, or over the next token of several (a batched decode step), whose KV cache is updated in
- * place; GroupQueryAttention reads each row's own length from the attention mask. Shared by all generations and thread-safe (ONNX
- * Runtime runs concurrent calls of one session); per-sequence state lives in {@link KvCache}.
+ * place; GroupQueryAttention reads each row's own length from the attention mask. Shared by all
+ * generations and thread-safe (ONNX Runtime runs concurrent calls of one session); per-sequence state
+ * lives in {@link KvCache}.
  */
 public final class Decoder implements AutoCloseable {
 

@@ -103,8 +103,6 @@ public final class Engine implements AutoCloseable {
 
     private final Deque<Ticket> waiting = new ArrayDeque<>(); // guarded by lock
 
-    private long reservedBytes; // guarded by lock
-
     private boolean closed; // guarded by lock
 
     private final List<Active> active = new ArrayList<>(); // engine thread only
@@ -245,11 +243,10 @@ public final class Engine implements AutoCloseable {
                     + " tokens that each of the server's " + cache.rows() + " concurrent sequences holds (its KV-cache"
                     + " budget over its batch size); shorten the prompt or lower max tokens"));
         }
-        long bytes = cache.capacity() * kvBytesPerToken;
         return Flux.defer(() -> {
             EngineObserver watching = observer;
             long[] previous = { 0 };
-            return Flux.<GenerationEvent>create(sink -> submit(new Ticket(request, bytes, sink)),
+            return Flux.<GenerationEvent>create(sink -> submit(new Ticket(request, sink)),
                     FluxSink.OverflowStrategy.BUFFER)
                 .doOnNext(event -> {
                     if (event instanceof GenerationEvent.Token token) {
@@ -350,11 +347,11 @@ public final class Engine implements AutoCloseable {
         }
     }
 
-    /** KV-cache bytes reserved by admitted generations. */
+    /** KV-cache bytes of the rows that admitted generations hold. */
     public long reservedKvBytes() {
         lock.lock();
         try {
-            return reservedBytes;
+            return admittedCount * cache.capacity() * kvBytesPerToken;
         }
         finally {
             lock.unlock();
@@ -376,7 +373,6 @@ public final class Engine implements AutoCloseable {
                 return;
             }
             if (waiting.isEmpty() && admittedCount < cache.rows()) {
-                reservedBytes += ticket.bytes;
                 admittedCount++;
                 admitted.add(ticket);
                 work.signal();
@@ -400,11 +396,9 @@ public final class Engine implements AutoCloseable {
     private void release(Ticket ticket) {
         lock.lock();
         try {
-            reservedBytes -= ticket.bytes;
             admittedCount--;
             while (!waiting.isEmpty() && admittedCount < cache.rows()) {
                 Ticket next = waiting.poll();
-                reservedBytes += next.bytes;
                 admittedCount++;
                 admitted.add(next);
             }
@@ -473,15 +467,12 @@ public final class Engine implements AutoCloseable {
             }
             int reuse = Math.min(common, prompt.length - 1);
             int row = reuse > 0 && !rowBusy[source] ? source : freeRow();
-            if (row == source) {
-                cache.truncate(row, reuse);
-            }
-            else if (reuse > 0) {
+            if (reuse > 0 && row != source) {
                 cache.copyPrefix(source, row, reuse);
                 System.arraycopy(rowIds[source], 0, rowIds[row], 0, reuse);
             }
             else {
-                cache.truncate(row, 0);
+                cache.truncate(row, reuse); // in place, or empty
             }
             rowBusy[row] = true;
             reusedPromptTokens.add(reuse);
@@ -726,7 +717,6 @@ public final class Engine implements AutoCloseable {
             abandoned.addAll(waiting);
             admitted.clear();
             waiting.clear();
-            reservedBytes = 0;
             admittedCount = 0;
             drained.signalAll();
         }
@@ -809,8 +799,6 @@ public final class Engine implements AutoCloseable {
 
         final GenerationRequest request;
 
-        final long bytes;
-
         final FluxSink<GenerationEvent> sink;
 
         final OrtSession.RunOptions runOptions;
@@ -823,9 +811,8 @@ public final class Engine implements AutoCloseable {
 
         private boolean runOptionsClosed; // guarded by this
 
-        Ticket(GenerationRequest request, long bytes, FluxSink<GenerationEvent> sink) {
+        Ticket(GenerationRequest request, FluxSink<GenerationEvent> sink) {
             this.request = request;
-            this.bytes = bytes;
             this.sink = sink;
             try {
                 this.runOptions = new OrtSession.RunOptions();

@@ -72,14 +72,6 @@ public final class KvCache implements AutoCloseable {
         return capacity;
     }
 
-    /** Tokens held so far by the only row (a cache of one sequence). */
-    public int length() {
-        if (rows != 1) {
-            throw new IllegalStateException("a cache of " + rows + " rows has one length per row");
-        }
-        return lengths[0];
-    }
-
     /** Tokens held so far by a row. */
     public int length(int row) {
         return lengths[row];

@@ -3,7 +3,6 @@ package dev.kotodama.engine;
 import java.util.Arrays;
 import java.util.stream.IntStream;
 
-import ai.onnxruntime.OrtEnvironment;
 import ai.onnxruntime.OrtException;
 import ai.onnxruntime.OrtSession;
 import dev.kotodama.TestModels;
@@ -11,6 +10,9 @@ import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.ValueSource;
 import tools.jackson.databind.JsonNode;
 
+import static dev.kotodama.engine.DecoderIT.ints;
+import static dev.kotodama.engine.DecoderIT.load;
+import static dev.kotodama.engine.DecoderIT.maxAbsDifference;
 import static org.assertj.core.api.Assertions.assertThat;
 
 /**
@@ -30,11 +32,6 @@ class BatchedDecoderIT {
         catch (OrtException ex) {
             throw new IllegalStateException(ex);
         }
-    }
-
-    private static Decoder load(String name) {
-        ModelDirectory directory = ModelDirectory.open(TestModels.resolve(name));
-        return Decoder.load(directory, new SessionOptionsFactory(OrtEnvironment.getEnvironment(), 2), ExecutionProvider.CPU);
     }
 
     private static int[][] prompts() {
@@ -77,9 +74,9 @@ class BatchedDecoderIT {
             float[][] idleExpected = alone(decoder, idle, forced(9, 1));
             try (KvCache cache = decoder.newCache(4, 64)) {
                 float[] logits = new float[vocabulary];
-                decoder.step(cache, 2, idle, logits, runOptions());
+                decoder.step(cache, 2, idle, logits, RUN);
                 for (int r = 0; r < rows.length; r++) {
-                    decoder.step(cache, rows[r], prompts[r], logits, runOptions());
+                    decoder.step(cache, rows[r], prompts[r], logits, RUN);
                     assertThat(maxAbsDifference(logits, expected[r][0])).as("prefill of row %d", rows[r])
                         .isLessThanOrEqualTo(TOLERANCE);
                 }
@@ -92,7 +89,7 @@ class BatchedDecoderIT {
                     int[] taking = step < 6 ? rows : new int[] {0, 3}; // row 1 leaves the batch half way
                     int[] taken = step < 6 ? tokens : new int[] {tokens[0], tokens[2]};
                     float[][] out = step < 6 ? batch : new float[][] {batch[0], batch[2]};
-                    decoder.decode(cache, taking, taken, out, runOptions());
+                    decoder.decode(cache, taking, taken, out, RUN);
                     for (int r = 0; r < rows.length; r++) {
                         if (step >= 6 && r == 1) {
                             continue;
@@ -102,7 +99,7 @@ class BatchedDecoderIT {
                     }
                 }
                 assertThat(cache.length(2)).isEqualTo(idle.length);
-                decoder.step(cache, 2, new int[] {forced(9, 1)[0]}, logits, runOptions());
+                decoder.step(cache, 2, new int[] {forced(9, 1)[0]}, logits, RUN);
                 assertThat(maxAbsDifference(logits, idleExpected[1])).as("the row that sat out")
                     .isLessThanOrEqualTo(TOLERANCE);
             }
@@ -119,11 +116,11 @@ class BatchedDecoderIT {
             try (KvCache cache = decoder.newCache(2, 64)) {
                 for (int from = 0; from < prompt.length; from += 5) {
                     decoder.step(cache, 1, Arrays.copyOfRange(prompt, from, Math.min(prompt.length, from + 5)), logits,
-                            runOptions());
+                            RUN);
                 }
                 assertThat(maxAbsDifference(logits, expected[0])).isLessThanOrEqualTo(TOLERANCE);
                 for (int i = 0; i < 3; i++) {
-                    decoder.step(cache, 1, new int[] {forced(1, 3)[i]}, logits, runOptions());
+                    decoder.step(cache, 1, new int[] {forced(1, 3)[i]}, logits, RUN);
                     assertThat(maxAbsDifference(logits, expected[i + 1])).as("decode %d", i).isLessThanOrEqualTo(TOLERANCE);
                 }
             }
@@ -140,36 +137,19 @@ class BatchedDecoderIT {
             float[][] expected = alone(decoder, second, forced(4, 2));
             float[] logits = new float[decoder.directory().manifest().vocabularySize()];
             try (KvCache cache = decoder.newCache(3, 64)) {
-                decoder.step(cache, 0, first, logits, runOptions());
-                decoder.step(cache, 2, forced(5, 9), logits, runOptions()); // what the target row held before
+                decoder.step(cache, 0, first, logits, RUN);
+                decoder.step(cache, 2, forced(5, 9), logits, RUN); // what the target row held before
                 cache.copyPrefix(0, 2, shared);
-                decoder.step(cache, 2, Arrays.copyOfRange(second, shared, second.length), logits, runOptions());
+                decoder.step(cache, 2, Arrays.copyOfRange(second, shared, second.length), logits, RUN);
                 assertThat(maxAbsDifference(logits, expected[0])).isLessThanOrEqualTo(TOLERANCE);
                 for (int i = 0; i < 2; i++) {
-                    decoder.step(cache, 2, new int[] {forced(4, 2)[i]}, logits, runOptions());
+                    decoder.step(cache, 2, new int[] {forced(4, 2)[i]}, logits, RUN);
                     assertThat(maxAbsDifference(logits, expected[i + 1])).as("decode %d", i).isLessThanOrEqualTo(TOLERANCE);
                 }
                 cache.truncate(0, shared); // the same prefix reused in place: the row's own tail is forgotten
-                decoder.step(cache, 0, Arrays.copyOfRange(second, shared, second.length), logits, runOptions());
+                decoder.step(cache, 0, Arrays.copyOfRange(second, shared, second.length), logits, RUN);
                 assertThat(maxAbsDifference(logits, expected[0])).as("reused in place").isLessThanOrEqualTo(TOLERANCE);
             }
         }
-    }
-
-    private static OrtSession.RunOptions runOptions() {
-        return RUN;
-    }
-
-    private static float maxAbsDifference(float[] a, float[] b) {
-        assertThat(a).hasSameSizeAs(b);
-        float max = 0;
-        for (int i = 0; i < a.length; i++) {
-            max = Math.max(max, Math.abs(a[i] - b[i]));
-        }
-        return max;
-    }
-
-    private static int[] ints(JsonNode array) {
-        return IntStream.range(0, array.size()).map(i -> array.path(i).asInt()).toArray();
     }
 }

@@ -18,7 +18,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 /** The exported tiny model run from Java, against onnxruntime (Python) and transformers. */
 class DecoderIT {
 
-    private static Decoder load(String name) {
+    static Decoder load(String name) {
         ModelDirectory directory = ModelDirectory.open(TestModels.resolve(name));
         return Decoder.load(directory, new SessionOptionsFactory(OrtEnvironment.getEnvironment(), 2), ExecutionProvider.CPU);
     }
@@ -76,7 +76,7 @@ class DecoderIT {
         return best;
     }
 
-    private static float maxAbsDifference(float[] a, float[] b) {
+    static float maxAbsDifference(float[] a, float[] b) {
         assertThat(a).hasSameSizeAs(b);
         float max = 0;
         for (int i = 0; i < a.length; i++) {
@@ -85,7 +85,7 @@ class DecoderIT {
         return max;
     }
 
-    private static int[] ints(JsonNode array) {
+    static int[] ints(JsonNode array) {
         int[] values = new int[array.size()];
         for (int i = 0; i < values.length; i++) {
             values[i] = array.path(i).asInt();
