@@ -3,6 +3,7 @@ package dev.kotodama.ai;
 import java.util.List;
 import java.util.Objects;
 import java.util.UUID;
+import java.util.concurrent.atomic.AtomicReference;
 
 import dev.kotodama.engine.Engine;
 import dev.kotodama.engine.EngineException;
@@ -184,7 +185,20 @@ public class KotodamaChatModel implements ChatModel {
                 .doOnError(observation::error)
                 .doFinally(signal -> observation.stop())
                 .contextWrite(ctx -> ctx.put(ObservationThreadLocalAccessor.KEY, observation));
-            return new MessageAggregator().aggregate(chunks, context::setResponse);
+            // Spring AI's aggregator logs every failure at ERROR with its stack trace, so a full server's
+            // 429 or a too-long prompt would flood the log: it sees the chunks alone, and a failure (already
+            // on the observation, and logged where it is the server's) goes around it to the subscriber
+            AtomicReference<Throwable> failure = new AtomicReference<>();
+            return new MessageAggregator()
+                .aggregate(chunks.onErrorResume(error -> {
+                    failure.set(error);
+                    return Flux.empty();
+                }), response -> {
+                    if (failure.get() == null) {
+                        context.setResponse(response);
+                    }
+                })
+                .concatWith(Mono.defer(() -> failure.get() == null ? Mono.empty() : Mono.error(failure.get())));
         });
     }
 

@@ -166,6 +166,7 @@ class WebOperationsIT {
     @SpringBootTest(webEnvironment = SpringBootTest.WebEnvironment.RANDOM_PORT, classes = {
             dev.kotodama.KotodamaApplication.class, ScriptedAnswers.class },
             properties = { "kotodama.max-queued=0", "kotodama.max-batch=1" })
+    @ExtendWith(OutputCaptureExtension.class)
     class WhenFull {
 
         @LocalServerPort
@@ -178,7 +179,7 @@ class WebOperationsIT {
         EngineWarmUp warmUp;
 
         @Test
-        void aFullServerAnswers429WithRetryAfter() throws InterruptedException {
+        void aFullServerAnswers429WithRetryAfterAndLogsNoError(CapturedOutput output) throws InterruptedException {
             // the warm-up generation holds the only row for a moment after startup
             long warm = System.nanoTime() + TimeUnit.SECONDS.toNanos(60);
             while (warmUp.state() == EngineWarmUp.State.PENDING && System.nanoTime() < warm) {
@@ -193,6 +194,8 @@ class WebOperationsIT {
                     .expectHeader().valueEquals(HttpHeaders.RETRY_AFTER, "1")
                     .expectBody().jsonPath("$.error.code").isEqualTo("server_busy")
                     .jsonPath("$.error.type").isEqualTo("rate_limit_error");
+                assertThat(output.getOut()).as("a full server is the client's answer, not the server's error")
+                    .doesNotContain(" ERROR ");
             }
             finally {
                 running.dispose();
