@@ -31,8 +31,11 @@ import org.springframework.util.unit.DataSize;
  *     max tokens must fit one
  * @param maxBatch generations that run at once, their decode steps batched into one ONNX Runtime run;
  *     more wait in the queue
- * @param prefillChunk prompt tokens prefilled per engine step, between the batched decode steps, so that
- *     a long prompt does not stall the running streams
+ * @param prefillChunk the most prompt tokens of one prefill run; prompts prefill one run per engine
+ *     step, between the batched decode steps, so that a long prompt does not stall the running streams
+ * @param prefillPace while generations are decoding, a prefill run is cut to take about this many times
+ *     as long as their decode step (their token gaps grow to about 1 + pace times while a prompt fills);
+ *     0: every run takes {@code prefillChunk} tokens
  * @param maxQueued generations that may wait for admission before requests are refused as busy
  * @param shutdownGrace at shutdown, how long running generations may go on before they end with finish
  *     reason {@code shutdown}
@@ -46,7 +49,7 @@ public record KotodamaProperties(@Nullable Path modelDir, @DefaultValue("true") 
         @DefaultValue("0") int threads, @DefaultValue("all_opt") OptLevel graphOptimization,
         @Nullable Path optimizedModelCache,
         @DefaultValue("2GB") DataSize kvCacheBudget, @DefaultValue("8") int maxBatch,
-        @DefaultValue("128") int prefillChunk, @DefaultValue("16") int maxQueued,
+        @DefaultValue("128") int prefillChunk, @DefaultValue("2") double prefillPace, @DefaultValue("16") int maxQueued,
         @DefaultValue("20s") Duration shutdownGrace, @DefaultValue("10m") Duration maxGenerationTime,
         @DefaultValue Chat chat) {
 
@@ -64,6 +67,9 @@ public record KotodamaProperties(@Nullable Path modelDir, @DefaultValue("true") 
         if (prefillChunk < 1) {
             throw new IllegalArgumentException("kotodama.prefill-chunk must be at least 1 (tokens), got " + prefillChunk);
         }
+        if (!(prefillPace >= 0) || Double.isInfinite(prefillPace)) {
+            throw new IllegalArgumentException("kotodama.prefill-pace must be 0 (no pacing) or more, got " + prefillPace);
+        }
         if (maxQueued < 0) {
             throw new IllegalArgumentException("kotodama.max-queued must be 0 or more, got " + maxQueued);
         }
@@ -78,7 +84,8 @@ public record KotodamaProperties(@Nullable Path modelDir, @DefaultValue("true") 
     }
 
     public EngineOptions engineOptions() {
-        return new EngineOptions(kvCacheBudget.toBytes(), maxQueued, maxGenerationTime, maxBatch, prefillChunk);
+        return new EngineOptions(kvCacheBudget.toBytes(), maxQueued, maxGenerationTime, maxBatch, prefillChunk,
+                prefillPace);
     }
 
     /**

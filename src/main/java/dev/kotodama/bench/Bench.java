@@ -151,6 +151,7 @@ public final class Bench {
         progress("warmed up; measuring");
         Generation run = generate(decoder, prompt, arguments.newTokens(), sampler(arguments), true);
         Map<String, Object> result = new LinkedHashMap<>();
+        result.put("cpu", cpuName());
         result.put("load_s", round(seconds(loadNanos), 2));
         result.put("ttft_ms", round(run.ttftNanos() / 1e6, 1));
         result.put("prefill_tok_s", round(prompt.length / seconds(run.prefillNanos()), 1));
@@ -226,6 +227,18 @@ public final class Bench {
                 .mapToLong(line -> Long.parseLong(line.replaceAll("\\D", "")) / 1024)
                 .findFirst()
                 .orElseThrow(() -> new IOException("/proc/self/status has no VmHWM line"));
+    }
+
+    /** The processor's model name and core count, to print beside every figure. */
+    static String cpuName() throws IOException {
+        String name = Files.readAllLines(Path.of("/proc/cpuinfo")).stream()
+                .filter(line -> line.startsWith("model name"))
+                .map(line -> line.substring(line.indexOf(':') + 1).trim())
+                .findFirst()
+                .orElse("unknown");
+        boolean avx512 = Files.readAllLines(Path.of("/proc/cpuinfo")).stream()
+                .anyMatch(line -> line.startsWith("flags") && line.contains(" avx512f"));
+        return name + ", " + Runtime.getRuntime().availableProcessors() + " cores, " + (avx512 ? "AVX-512" : "no AVX-512");
     }
 
     static void progress(String format, Object... args) {

@@ -34,10 +34,13 @@ import static dev.kotodama.bench.Bench.round;
  * The engine serving many streams at once (continuous batching, chunked prefill, prefix reuse), greedy,
  * on the CPU provider. Progress goes to stderr; the last line on stdout is one JSON object:
  * <ul>
- * <li>one stream, then {@code --concurrency} streams of distinct prompts: aggregate and per-stream
- *     decode tok/s, their ratio to one stream, and TTFT p50/p99;</li>
+ * <li>one stream, then {@code --concurrency} streams of distinct prompts started together: aggregate and
+ *     per-stream decode tok/s, their ratio to one stream, and TTFT p50/p99. The aggregate counts the
+ *     tokens of the steady state, from the last stream's first token to the first stream's last, over
+ *     that window's length (so neither the staggered prefills nor the stragglers weigh in);</li>
  * <li>{@code --concurrency} − 1 streams running while a {@code --long-prompt}-token prompt arrives: the
- *     running streams' inter-token gap p50 and max during its prefill;</li>
+ *     running streams' inter-token gap p50 before it (all of them decoding), and p50, p99 and max during
+ *     its prefill, up to one plain gap after its first token (the stalled step ends after it);</li>
  * <li>a conversation of {@code --conversation} tokens: the second turn's TTFT with its first turn's cache
  *     reused, and the same prompt's TTFT with nothing to reuse.</li>
  * </ul>
@@ -50,7 +53,8 @@ import static dev.kotodama.bench.Bench.round;
 public final class ServeBench {
 
     private static final String USAGE = "usage: ServeBench --model DIR [--concurrency C] [--prompt-tokens N]"
-            + " [--new-tokens M] [--long-prompt L] [--conversation T] [--prefill-chunk K] [--threads T] [--kv-budget-mb B]";
+            + " [--new-tokens M] [--long-prompt L] [--conversation T] [--prefill-chunk K] [--prefill-pace P] [--threads T]"
+            + " [--kv-budget-mb B]";
 
     private static final Duration TIMEOUT = Duration.ofHours(1);
 
@@ -59,12 +63,16 @@ public final class ServeBench {
 
     public static void main(String[] args) throws Exception {
         Map<String, Integer> options = new LinkedHashMap<>(Map.of("--concurrency", 8, "--prompt-tokens", 64,
-                "--new-tokens", 32, "--long-prompt", 512, "--conversation", 1000,
+                "--new-tokens", 64, "--long-prompt", 512, "--conversation", 1000,
                 "--prefill-chunk", EngineOptions.DEFAULT_PREFILL_CHUNK, "--threads", 0, "--kv-budget-mb", 2048));
         String model = null;
+        double pace = EngineOptions.DEFAULT_PREFILL_PACE;
         for (int i = 0; i < args.length; i++) {
             if (args[i].equals("--model") && i + 1 < args.length) {
                 model = args[++i];
+            }
+            else if (args[i].equals("--prefill-pace") && i + 1 < args.length && args[i + 1].matches("\\d{1,3}(\\.\\d+)?")) {
+                pace = Double.parseDouble(args[++i]);
             }
             else if (options.containsKey(args[i]) && i + 1 < args.length && args[i + 1].matches("\\d{1,9}")) {
                 options.put(args[i], Integer.parseInt(args[++i]));
@@ -83,10 +91,15 @@ public final class ServeBench {
         Decoder decoder = Decoder.load(ModelDirectory.open(Path.of(model)),
                 new SessionOptionsFactory(environment, options.get("--threads")), ExecutionProvider.CPU);
         try (Engine engine = new Engine(decoder, new EngineOptions((long) options.get("--kv-budget-mb") << 20,
-                4 * concurrency, EngineOptions.UNLIMITED, concurrency, options.get("--prefill-chunk")))) {
+                4 * concurrency, EngineOptions.UNLIMITED, concurrency, options.get("--prefill-chunk"), pace))) {
             progress("ONNX Runtime %s, %s; %d sequences of up to %d tokens", environment.getVersion(), model, concurrency,
                     engine.maxSequenceTokens());
-            System.out.println(JsonMapper.shared().writeValueAsString(measure(engine, options)));
+            Map<String, Object> result = new LinkedHashMap<>();
+            result.put("cpu", Bench.cpuName());
+            result.put("threads", options.get("--threads"));
+            result.put("prefill_pace", pace);
+            result.putAll(measure(engine, options));
+            System.out.println(JsonMapper.shared().writeValueAsString(result));
         }
     }
 
@@ -108,10 +121,12 @@ public final class ServeBench {
         progress("%d streams", concurrency);
         Streams many = run(engine, IntStream.range(0, concurrency).mapToObj(i -> fresh.apply(promptTokens)).toList(),
                 newTokens);
-        result.put("single_decode_tok_s", round(one.aggregateDecodeTokensPerSecond(), 2));
-        result.put("aggregate_decode_tok_s", round(many.aggregateDecodeTokensPerSecond(), 2));
-        result.put("per_stream_decode_tok_s", round(many.aggregateDecodeTokensPerSecond() / concurrency, 2));
-        result.put("speedup", round(many.aggregateDecodeTokensPerSecond() / one.aggregateDecodeTokensPerSecond(), 2));
+        double single = one.steadyDecodeTokensPerSecond();
+        double aggregate = many.steadyDecodeTokensPerSecond();
+        result.put("single_decode_tok_s", round(single, 2));
+        result.put("aggregate_decode_tok_s", round(aggregate, 2));
+        result.put("per_stream_decode_tok_s", round(aggregate / concurrency, 2));
+        result.put("speedup", round(aggregate / single, 2));
         result.put("ttft_p50_ms", round(percentile(many.ttftNanos, 0.5) / 1e6, 1));
         result.put("ttft_p99_ms", round(percentile(many.ttftNanos, 0.99) / 1e6, 1));
 
@@ -138,7 +153,10 @@ public final class ServeBench {
         return result;
     }
 
-    /** Running streams' token gaps while a long prompt prefills (from its arrival to its first token). */
+    /**
+     * Running streams' token gaps while a long prompt prefills (from its arrival to its first token), against
+     * their gaps just before it, once all of them decode (four gaps each).
+     */
     private static Map<String, Object> longPromptArrives(Engine engine, int running, int[] prompts, int promptTokens,
             int[] longPrompt) throws Exception {
         List<long[]> gaps = new CopyOnWriteArrayList<>(); // {at, gap}
@@ -164,20 +182,26 @@ public final class ServeBench {
         }
         List<Disposable> subscriptions = streams.stream().map(Flux::subscribe).toList();
         flowing.await();
-        Thread.sleep(500);
+        long steady = System.nanoTime(); // every running stream is decoding: from here on, their plain pace
+        while (gaps.stream().filter(gap -> gap[0] > steady).count() < 4L * running) {
+            Thread.sleep(10);
+        }
         long arrived = System.nanoTime();
         GenerationEvent.Finished finished = engine.generate(new GenerationRequest(longPrompt, SamplingParameters.greedy(), 1))
             .ofType(GenerationEvent.Finished.class).blockLast(TIMEOUT);
         long prefilled = arrived + finished.queuedNanos() + finished.timeToFirstTokenNanos();
         Thread.sleep(500);
         subscriptions.forEach(Disposable::dispose);
-        List<Long> before = gaps.stream().filter(gap -> gap[0] < arrived).map(gap -> gap[1]).toList();
-        List<Long> during = gaps.stream().filter(gap -> gap[0] >= arrived && gap[0] <= prefilled + 1).map(gap -> gap[1])
+        List<Long> before = gaps.stream().filter(gap -> gap[0] > steady && gap[0] < arrived).map(gap -> gap[1]).toList();
+        // the prefill's last chunk stalls the running streams' next step, whose tokens come after its first token
+        long ended = prefilled + (long) percentile(before, 0.5);
+        List<Long> during = gaps.stream().filter(gap -> gap[0] >= arrived && gap[0] <= ended).map(gap -> gap[1])
             .toList();
         Map<String, Object> result = new LinkedHashMap<>();
         result.put("long_prompt_ttft_ms", round(finished.timeToFirstTokenNanos() / 1e6, 1));
         result.put("gap_p50_ms_before", round(percentile(before, 0.5) / 1e6, 1));
         result.put("gap_p50_ms_during", round(percentile(during, 0.5) / 1e6, 1));
+        result.put("gap_p99_ms_during", round(percentile(during, 0.99) / 1e6, 1));
         result.put("gap_max_ms_during", round(during.stream().mapToLong(Long::longValue).max().orElse(0) / 1e6, 1));
         result.put("gap_max_over_median", round((double) during.stream().mapToLong(Long::longValue).max().orElse(0)
                 / percentile(before, 0.5), 2));
@@ -187,14 +211,16 @@ public final class ServeBench {
     /** Greedy generations of {@code newTokens} each (stop ids end them early), started together. */
     private static Streams run(Engine engine, List<int[]> prompts, int newTokens) {
         Streams streams = new Streams();
-        long started = System.nanoTime();
         List<GenerationEvent.Finished> ends = Flux.fromIterable(prompts)
             .flatMap(prompt -> {
                 List<Integer> tokens = Collections.synchronizedList(new ArrayList<>());
+                List<Long> arrivals = Collections.synchronizedList(new ArrayList<>());
                 streams.tokens.add(tokens);
+                streams.arrivals.add(arrivals);
                 return engine.generate(new GenerationRequest(prompt, SamplingParameters.greedy(), newTokens))
                     .doOnNext(event -> {
                         if (event instanceof GenerationEvent.Token token) {
+                            arrivals.add(System.nanoTime());
                             tokens.add(token.tokenId());
                         }
                     })
@@ -202,12 +228,8 @@ public final class ServeBench {
             }, prompts.size())
             .collectList()
             .block(TIMEOUT);
-        streams.wallNanos = System.nanoTime() - started;
         for (GenerationEvent.Finished end : ends) {
-            long ttft = end.queuedNanos() + end.timeToFirstTokenNanos();
-            streams.ttftNanos.add(ttft);
-            streams.decodeTokens += Math.max(0, end.completionTokens() - 1);
-            streams.lastFirstTokenNanos = Math.max(streams.lastFirstTokenNanos, ttft);
+            streams.ttftNanos.add(end.queuedNanos() + end.timeToFirstTokenNanos());
         }
         return streams;
     }
@@ -216,17 +238,22 @@ public final class ServeBench {
 
         final List<List<Integer>> tokens = new CopyOnWriteArrayList<>();
 
+        final List<List<Long>> arrivals = new CopyOnWriteArrayList<>(); // per stream, when each token came
+
         final List<Long> ttftNanos = new ArrayList<>();
 
-        long decodeTokens;
-
-        long wallNanos;
-
-        long lastFirstTokenNanos;
-
-        /** Tokens after each stream's first, over the time after the last stream's first token. */
-        double aggregateDecodeTokensPerSecond() {
-            return decodeTokens / ((wallNanos - lastFirstTokenNanos) / 1e9);
+        /**
+         * Tokens per second of the steady state, when every stream is decoding: the tokens that arrive
+         * after the last stream's first token and up to the first stream's last, over that window.
+         */
+        double steadyDecodeTokensPerSecond() {
+            long from = arrivals.stream().mapToLong(times -> times.get(0)).max().orElseThrow();
+            long to = arrivals.stream().mapToLong(times -> times.get(times.size() - 1)).min().orElseThrow();
+            if (to <= from) {
+                throw new IllegalStateException("no stream was still decoding when the last one started; raise --new-tokens");
+            }
+            long count = arrivals.stream().flatMap(List::stream).filter(at -> at > from && at <= to).count();
+            return count / ((to - from) / 1e9);
         }
     }
 

@@ -36,8 +36,9 @@ import reactor.core.publisher.FluxSink;
  * sequences ({@link EngineOptions#maxBatch()} rows of {@link #maxSequenceTokens()} tokens each), and one
  * engine thread runs, at every step, the next token of every generation that is decoding as one batched
  * run, then one chunk of at most {@link EngineOptions#prefillChunk()} prompt tokens of the oldest
- * generation still prefilling. A new generation joins the batch once its prompt is in; one that ends or
- * is cancelled leaves it at the next step.
+ * generation still prefilling, cut while others decode to take about {@link EngineOptions#prefillPace()}
+ * decode steps' time ({@link PrefillPacer}). A new generation joins the batch once its prompt is in; one
+ * that ends or is cancelled leaves it at the next step.
  *
  * <pre>
  * generate() ─► admitted (a row is free) ───────────────┐
@@ -82,6 +83,8 @@ public final class Engine implements AutoCloseable {
     private long uses; // engine thread only
 
     private final OrtSession.RunOptions batchRunOptions; // batched decode steps, which no one generation may abort
+
+    private final PrefillPacer pacer; // engine thread only
 
     private final LongAdder reusedPromptTokens = new LongAdder();
 
@@ -158,6 +161,7 @@ public final class Engine implements AutoCloseable {
         this.rowIds = new int[options.maxBatch()][rowTokens];
         this.rowBusy = new boolean[options.maxBatch()];
         this.rowLastUsed = new long[options.maxBatch()];
+        this.pacer = new PrefillPacer(options.prefillChunk(), options.prefillPace());
         try {
             this.batchRunOptions = new OrtSession.RunOptions();
         }
@@ -165,8 +169,10 @@ public final class Engine implements AutoCloseable {
             cache.close();
             throw new IllegalStateException("ONNX Runtime cannot create run options", ex);
         }
-        logger.info("KV cache: {} sequences of up to {} tokens each ({} MiB); prompts prefill in chunks of {} tokens",
-                options.maxBatch(), rowTokens, mib(rowTokens * kvBytesPerToken * options.maxBatch()), options.prefillChunk());
+        logger.info("KV cache: {} sequences of up to {} tokens each ({} MiB); prompts prefill in chunks of up to {} tokens{}",
+                options.maxBatch(), rowTokens, mib(rowTokens * kvBytesPerToken * options.maxBatch()), options.prefillChunk(),
+                options.prefillPace() > 0 ? ", cut to " + options.prefillPace() + " decode steps' time while others decode"
+                        : "");
         this.thread = new Thread(this::loop, "kotodama-engine");
         this.thread.setDaemon(true);
         this.thread.start();
@@ -559,7 +565,7 @@ public final class Engine implements AutoCloseable {
             decode(decoding);
         }
         if (prefilling != null) {
-            prefill(prefilling);
+            prefill(prefilling, pacer.chunk(!decoding.isEmpty()));
         }
     }
 
@@ -576,7 +582,9 @@ public final class Engine implements AutoCloseable {
         }
         batchSize = rows.length;
         try {
+            long started = System.nanoTime();
             decoder.decode(cache, rows, tokens, logits, batchRunOptions);
+            pacer.decoded(System.nanoTime() - started);
         }
         catch (Throwable failure) { // the run is every row's: all of them fail, the engine goes on
             for (Active generation : decoding) {
@@ -591,12 +599,14 @@ public final class Engine implements AutoCloseable {
         }
     }
 
-    private void prefill(Active generation) {
+    private void prefill(Active generation, int chunk) {
         int from = generation.fed;
-        int to = Math.min(generation.prompt.length, from + options.prefillChunk());
+        int to = Math.min(generation.prompt.length, from + chunk);
         try {
+            long started = System.nanoTime();
             decoder.step(cache, generation.row, Arrays.copyOfRange(generation.prompt, from, to), generation.logits,
                     generation.ticket.runOptions);
+            pacer.prefilled(to - from, System.nanoTime() - started);
         }
         catch (Throwable failure) {
             failInRun(generation, failure);
