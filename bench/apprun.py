@@ -1,0 +1,30 @@
+"""Starting and watching the app jar, for the scripts in bench/ (time-to-ready, soak)."""
+import glob
+import os
+import socket
+import sys
+import urllib.request
+
+
+def free_port():
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def ready(port):
+    """True when the app's readiness probe answers 200 (model loaded and warmed up)."""
+    try:
+        with urllib.request.urlopen(f"http://127.0.0.1:{port}/actuator/health/readiness", timeout=1) as response:
+            return response.status == 200
+    except OSError:
+        return False
+
+
+def app_jar(given, script):
+    """The jar to run: the one given, else the one `./mvnw package` left in target/."""
+    jar = given or next(iter(sorted(glob.glob(os.path.join(os.path.dirname(__file__), "..", "target",
+                                                           "kotodama-*-exec.jar")))), None)
+    if not jar:
+        sys.exit(f"{script}: no app jar: build it with ./mvnw package -DskipTests or pass --jar")
+    return jar
