@@ -56,6 +56,26 @@ def main(base_url: str) -> None:
     report["tool_result"] = {"answer": followed.choices[0].message.content,
                              "finish_reason": followed.choices[0].finish_reason}
 
+    scored = client.chat.completions.create(model=report["models"][0], messages=QUESTION, temperature=0, logprobs=True,
+                                            top_logprobs=3)
+    tokens = scored.choices[0].logprobs.content
+    report["logprobs"] = {"answer": scored.choices[0].message.content, "joined": "".join(t.token for t in tokens),
+                          "joined_bytes": bytes(b for t in tokens for b in t.bytes).decode("utf-8"),
+                          "logprobs": [t.logprob for t in tokens],
+                          "top": [[(o.token, o.logprob) for o in t.top_logprobs] for t in tokens]}
+    streamed = []
+    with client.chat.completions.create(model=report["models"][0], messages=QUESTION, temperature=0, logprobs=True,
+                                        stream=True) as stream:
+        for chunk in stream:
+            for choice in chunk.choices:
+                streamed += [t.logprob for t in (choice.logprobs.content if choice.logprobs else None) or []]
+    report["logprobs"]["streamed"] = streamed
+
+    repeat = [{"role": "user", "content": "Repeat the word apple five times."}]
+    report["penalties"] = {name: client.chat.completions.create(
+        model=report["models"][0], messages=repeat, temperature=0, max_tokens=200, **penalty).choices[0].message.content
+        for name, penalty in (("none", {}), ("frequency", {"frequency_penalty": 2}), ("presence", {"presence_penalty": 2}))}
+
     try:
         client.chat.completions.create(model=report["models"][0], messages=QUESTION, max_tokens=0)
         report["error"] = None

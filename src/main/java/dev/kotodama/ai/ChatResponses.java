@@ -51,8 +51,13 @@ final class ChatResponses {
             .build();
         TurnChunk.Ending ending = chunk.ending();
         ChatResponseMetadata.Builder metadata = ChatResponseMetadata.builder().id(id).model(model);
+        ChatGenerationMetadata.Builder generation = ChatGenerationMetadata.builder();
+        if (!chunk.logprobs().isEmpty()) {
+            generation.metadata(KotodamaChatModel.LOGPROBS, chunk.logprobs());
+        }
         if (ending == null) {
-            return new ChatResponse(List.of(new Generation(message)), metadata.build());
+            return new ChatResponse(List.of(chunk.logprobs().isEmpty() ? new Generation(message)
+                    : new Generation(message, generation.build())), metadata.build());
         }
         metadata.usage(new DefaultUsage(ending.promptTokens(), ending.completionTokens()));
         GenerationEvent.Finished finished = ending.finished();
@@ -61,8 +66,8 @@ final class ChatResponses {
                 .keyValue(KotodamaChatModel.DECODE_TOKENS_PER_SECOND, finished.decodeTokensPerSecond())
                 .keyValue(KotodamaChatModel.QUEUED, Duration.ofNanos(finished.queuedNanos()));
         }
-        ChatGenerationMetadata generation = ChatGenerationMetadata.builder().finishReason(ending.finishReason()).build();
-        return new ChatResponse(List.of(new Generation(message, generation)), metadata.build());
+        generation.finishReason(ending.finishReason());
+        return new ChatResponse(List.of(new Generation(message, generation.build())), metadata.build());
     }
 
     private static void putIfNotEmpty(Map<String, Object> properties, String key, String value) {

@@ -1,7 +1,9 @@
 package dev.kotodama.ai;
 
+import java.util.BitSet;
 import java.util.List;
 import java.util.Objects;
+import java.util.Set;
 import java.util.UUID;
 import java.util.concurrent.atomic.AtomicReference;
 
@@ -10,7 +12,6 @@ import dev.kotodama.engine.EngineException;
 import dev.kotodama.engine.GenerationRequest;
 import dev.kotodama.harmony.Conversation;
 import dev.kotodama.harmony.HarmonyOptions;
-import dev.kotodama.harmony.HarmonyParser;
 import dev.kotodama.harmony.HarmonyRenderer;
 import dev.kotodama.harmony.RenderedPrompt;
 import dev.kotodama.tokenizer.LlmJpTokenizer;
@@ -82,6 +83,12 @@ public class KotodamaChatModel implements ChatModel {
     /** Response metadata of a turn's last chunk: decode speed in tokens per second, a {@code double}. */
     public static final String DECODE_TOKENS_PER_SECOND = "decode-tokens-per-second";
 
+    /**
+     * Generation metadata of a chunk, when the options ask for {@code logprobs}: its answer tokens' log
+     * probabilities, a {@code List<}{@link AnswerLogprob}{@code >}.
+     */
+    public static final String LOGPROBS = "logprobs";
+
     /** Response metadata of a turn's last chunk: how long it waited for admission, a {@link java.time.Duration}. */
     public static final String QUEUED = "queued";
 
@@ -91,6 +98,8 @@ public class KotodamaChatModel implements ChatModel {
     private final Engine engine;
 
     private final LlmJpTokenizer tokenizer;
+
+    private final BitSet controlTokens; // the tokenizer's special ids, which the penalties leave alone
 
     private final HarmonyRenderer renderer;
 
@@ -112,6 +121,7 @@ public class KotodamaChatModel implements ChatModel {
             ToolCallingManager toolCallingManager, ObservationRegistry observationRegistry) {
         this.engine = Objects.requireNonNull(engine, "engine must not be null");
         this.tokenizer = Objects.requireNonNull(tokenizer, "tokenizer must not be null");
+        this.controlTokens = tokenizer.specialIds();
         Objects.requireNonNull(options, "options must not be null");
         this.toolCallingManager = Objects.requireNonNull(toolCallingManager, "toolCallingManager must not be null");
         this.observationRegistry = Objects.requireNonNull(observationRegistry, "observationRegistry must not be null");
@@ -215,8 +225,8 @@ public class KotodamaChatModel implements ChatModel {
             return ids;
         }).subscribeOn(scheduler).flatMapMany(ids -> {
             GenerationRequest request = new GenerationRequest(ids, requestOptions.samplingParameters(),
-                    maxTokens(requestOptions, ids.length));
-            TurnAssembler turn = new TurnAssembler(new HarmonyParser(tokenizer),
+                    maxTokens(requestOptions, ids.length), Set.of(), requestOptions.engineLogprobs(), controlTokens);
+            TurnAssembler turn = new TurnAssembler(tokenizer,
                     new StopSequences(Objects.requireNonNullElse(requestOptions.getStopSequences(), List.of())),
                     ids.length);
             return engine.generate(request).publishOn(scheduler).concatMapIterable(turn::accept)

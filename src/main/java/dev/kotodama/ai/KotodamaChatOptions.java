@@ -7,6 +7,8 @@ import java.util.List;
 import java.util.Map;
 import java.util.Objects;
 
+import dev.kotodama.engine.GenerationRequest;
+import dev.kotodama.engine.TokenLogprobs;
 import dev.kotodama.engine.sampling.SamplingParameters;
 import dev.kotodama.harmony.ReasoningEffort;
 import org.jspecify.annotations.Nullable;
@@ -23,13 +25,17 @@ import org.springframework.ai.tool.ToolCallback;
  *
  * <p>Every option is checked when the options are built, so an invalid request fails with an
  * {@link IllegalArgumentException} that names the option before any generation starts.
- * {@code frequencyPenalty} and {@code presencePenalty} are part of Spring AI's interface but not of this
- * model's sampling: only null or 0 is accepted (use {@code repetitionPenalty}).
+ * {@code frequencyPenalty} and {@code presencePenalty} are OpenAI's (in [-2, 2], over the tokens generated
+ * so far, control tokens aside); {@code logprobs} and {@code topLogprobs} ask for the answer tokens' log
+ * probabilities ({@link KotodamaChatModel#LOGPROBS}), as OpenAI's options of those names.
  */
 public final class KotodamaChatOptions extends DefaultToolCallingChatOptions {
 
     /** The token limit when none is set: this many, or what the model's context leaves, if less. */
     public static final int DEFAULT_MAX_TOKENS = 4096;
+
+    /** The most alternatives {@code topLogprobs} may ask for (OpenAI's limit). */
+    public static final int MAX_TOP_LOGPROBS = TokenLogprobs.MAX_TOP;
 
     private final @Nullable Double minP;
 
@@ -38,6 +44,10 @@ public final class KotodamaChatOptions extends DefaultToolCallingChatOptions {
     private final @Nullable Double repetitionPenalty;
 
     private final @Nullable ReasoningEffort reasoningEffort;
+
+    private final @Nullable Boolean logprobs;
+
+    private final @Nullable Integer topLogprobs;
 
     private KotodamaChatOptions(Builder builder, @Nullable List<ToolCallback> toolCallbacks,
             @Nullable Map<String, Object> toolContext, @Nullable String model, @Nullable Double frequencyPenalty,
@@ -49,6 +59,8 @@ public final class KotodamaChatOptions extends DefaultToolCallingChatOptions {
         this.seed = builder.seed;
         this.repetitionPenalty = builder.repetitionPenalty;
         this.reasoningEffort = builder.reasoningEffort;
+        this.logprobs = builder.logprobs;
+        this.topLogprobs = builder.topLogprobs;
         check();
     }
 
@@ -93,30 +105,44 @@ public final class KotodamaChatOptions extends DefaultToolCallingChatOptions {
         return reasoningEffort;
     }
 
+    /** Whether the answer's tokens come with their log probabilities ({@link KotodamaChatModel#LOGPROBS}). */
+    public @Nullable Boolean getLogprobs() {
+        return logprobs;
+    }
+
+    /** How many most probable alternatives each answer token's log probabilities list, 0 to 20. */
+    public @Nullable Integer getTopLogprobs() {
+        return topLogprobs;
+    }
+
     /** The engine's sampling for these options; unset options take the model's defaults. */
     SamplingParameters samplingParameters() {
         SamplingParameters defaults = SamplingParameters.llmJp4Cookbook();
         return new SamplingParameters(valueOr(getTemperature(), defaults.temperature()),
                 valueOr(getTopK(), defaults.topK()), valueOr(getTopP(), defaults.topP()), valueOr(minP, defaults.minP()),
-                valueOr(repetitionPenalty, defaults.repetitionPenalty()), seed);
+                valueOr(repetitionPenalty, defaults.repetitionPenalty()), seed,
+                valueOr(getFrequencyPenalty(), defaults.frequencyPenalty()),
+                valueOr(getPresencePenalty(), defaults.presencePenalty()));
+    }
+
+    /** The engine's {@link GenerationRequest#logprobs()} for these options. */
+    int engineLogprobs() {
+        return Boolean.TRUE.equals(logprobs) ? valueOr(topLogprobs, 0) : GenerationRequest.NO_LOGPROBS;
     }
 
     private void check() {
-        samplingParameters(); // checks temperature, topK, topP, minP and repetitionPenalty, naming them
+        samplingParameters(); // checks temperature, topK, topP, minP and the penalties, naming them
         if (getMaxTokens() != null && getMaxTokens() < 1) {
             throw new IllegalArgumentException("maxTokens must be at least 1, got " + getMaxTokens());
         }
         if (getStopSequences() != null && getStopSequences().stream().anyMatch(String::isEmpty)) {
             throw new IllegalArgumentException("stopSequences must not contain an empty string");
         }
-        checkUnsupportedPenalty("frequencyPenalty", getFrequencyPenalty());
-        checkUnsupportedPenalty("presencePenalty", getPresencePenalty());
-    }
-
-    private static void checkUnsupportedPenalty(String name, @Nullable Double value) {
-        if (value != null && value != 0) {
-            throw new IllegalArgumentException(name + " is not supported by this model (only 0 is accepted), got "
-                    + value + "; use repetitionPenalty");
+        if (topLogprobs != null && (topLogprobs < 0 || topLogprobs > MAX_TOP_LOGPROBS)) {
+            throw new IllegalArgumentException("topLogprobs must be 0 to " + MAX_TOP_LOGPROBS + ", got " + topLogprobs);
+        }
+        if (topLogprobs != null && !Boolean.TRUE.equals(logprobs)) {
+            throw new IllegalArgumentException("topLogprobs needs logprobs set to true");
         }
     }
 
@@ -139,19 +165,22 @@ public final class KotodamaChatOptions extends DefaultToolCallingChatOptions {
             .minP(minP)
             .seed(seed)
             .repetitionPenalty(repetitionPenalty)
-            .reasoningEffort(reasoningEffort);
+            .reasoningEffort(reasoningEffort)
+            .logprobs(logprobs)
+            .topLogprobs(topLogprobs);
     }
 
     @Override
     public boolean equals(@Nullable Object other) {
         return super.equals(other) && other instanceof KotodamaChatOptions that && Objects.equals(minP, that.minP)
                 && Objects.equals(seed, that.seed) && Objects.equals(repetitionPenalty, that.repetitionPenalty)
-                && reasoningEffort == that.reasoningEffort;
+                && reasoningEffort == that.reasoningEffort && Objects.equals(logprobs, that.logprobs)
+                && Objects.equals(topLogprobs, that.topLogprobs);
     }
 
     @Override
     public int hashCode() {
-        return Objects.hash(super.hashCode(), minP, seed, repetitionPenalty, reasoningEffort);
+        return Objects.hash(super.hashCode(), minP, seed, repetitionPenalty, reasoningEffort, logprobs, topLogprobs);
     }
 
     @Override
@@ -161,7 +190,9 @@ public final class KotodamaChatOptions extends DefaultToolCallingChatOptions {
         return "KotodamaChatOptions[model=" + getModel() + ", temperature=" + getTemperature() + ", topP=" + getTopP()
                 + ", topK=" + getTopK() + ", minP=" + minP + ", maxTokens=" + getMaxTokens() + ", stopSequences="
                 + getStopSequences() + ", seed=" + seed + ", repetitionPenalty=" + repetitionPenalty
-                + ", reasoningEffort=" + reasoningEffort + ", tools=" + tools + "]";
+                + ", frequencyPenalty=" + getFrequencyPenalty() + ", presencePenalty=" + getPresencePenalty()
+                + ", reasoningEffort=" + reasoningEffort + ", logprobs=" + logprobs + ", topLogprobs=" + topLogprobs
+                + ", tools=" + tools + "]";
     }
 
     /**
@@ -179,7 +210,21 @@ public final class KotodamaChatOptions extends DefaultToolCallingChatOptions {
 
         private @Nullable ReasoningEffort reasoningEffort;
 
+        private @Nullable Boolean logprobs;
+
+        private @Nullable Integer topLogprobs;
+
         private Builder() {
+        }
+
+        public Builder logprobs(@Nullable Boolean logprobs) {
+            this.logprobs = logprobs;
+            return this;
+        }
+
+        public Builder topLogprobs(@Nullable Integer topLogprobs) {
+            this.topLogprobs = topLogprobs;
+            return this;
         }
 
         public Builder minP(@Nullable Double minP) {
@@ -219,6 +264,8 @@ public final class KotodamaChatOptions extends DefaultToolCallingChatOptions {
                 seed = valueOr(that.seed, seed);
                 repetitionPenalty = valueOr(that.repetitionPenalty, repetitionPenalty);
                 reasoningEffort = valueOr(that.reasoningEffort, reasoningEffort);
+                logprobs = valueOr(that.logprobs, logprobs);
+                topLogprobs = valueOr(that.topLogprobs, topLogprobs);
             }
             if (stopSequences != null) {
                 stopSequences = new ArrayList<>(new LinkedHashSet<>(stopSequences));

@@ -1,15 +1,19 @@
 package dev.kotodama.ai;
 
+import java.nio.charset.StandardCharsets;
 import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.List;
 import java.util.Objects;
 import java.util.UUID;
 
 import dev.kotodama.engine.FinishReason;
 import dev.kotodama.engine.GenerationEvent;
+import dev.kotodama.engine.TokenLogprobs;
 import dev.kotodama.harmony.EndReason;
 import dev.kotodama.harmony.HarmonyEvent;
 import dev.kotodama.harmony.HarmonyParser;
+import dev.kotodama.tokenizer.LlmJpTokenizer;
 import org.jspecify.annotations.Nullable;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -46,6 +50,8 @@ final class TurnAssembler {
 
     private final HarmonyParser parser;
 
+    private final LlmJpTokenizer tokenizer; // the answer tokens' bytes, for their log probabilities
+
     private final StopSequences stopSequences;
 
     private final int promptTokens;
@@ -56,10 +62,13 @@ final class TurnAssembler {
 
     private boolean calledTools;
 
+    private boolean answerTokenSeen;
+
     private boolean done;
 
-    TurnAssembler(HarmonyParser parser, StopSequences stopSequences, int promptTokens) {
-        this.parser = Objects.requireNonNull(parser, "parser must not be null");
+    TurnAssembler(LlmJpTokenizer tokenizer, StopSequences stopSequences, int promptTokens) {
+        this.tokenizer = Objects.requireNonNull(tokenizer, "tokenizer must not be null");
+        this.parser = new HarmonyParser(tokenizer);
         this.stopSequences = Objects.requireNonNull(stopSequences, "stopSequences must not be null");
         this.promptTokens = promptTokens;
     }
@@ -77,6 +86,10 @@ final class TurnAssembler {
         generated = token.index() + 1;
         Parts parts = new Parts();
         boolean stopped = parts.add(parser.push(token.tokenId()), false);
+        TokenLogprobs logprobs = token.logprobs();
+        if (logprobs != null && parser.lastWasAnswer()) {
+            parts.logprobs.add(answerLogprob(token.tokenId(), logprobs));
+        }
         if (stopped) {
             done = true;
             return parts.chunk(new TurnChunk.Ending(STOP, promptTokens, generated, null));
@@ -99,6 +112,35 @@ final class TurnAssembler {
         return parts.chunk(new TurnChunk.Ending(reason, finished.promptTokens(), finished.completionTokens(), finished));
     }
 
+    private AnswerLogprob answerLogprob(int tokenId, TokenLogprobs logprobs) {
+        int[] topIds = logprobs.topIds();
+        float[] topLogprobs = logprobs.topLogprobs();
+        List<AnswerLogprob.Alternative> top = new ArrayList<>(topIds.length);
+        for (int i = 0; i < topIds.length; i++) {
+            byte[] bytes = tokenizer.tokenBytes(topIds[i]);
+            top.add(new AnswerLogprob.Alternative(text(bytes), topLogprobs[i], unsigned(bytes)));
+        }
+        byte[] bytes = tokenizer.tokenBytes(tokenId);
+        // the answer starts a segment, whose leading space decoding drops: so the tokens join to the answer
+        if (!answerTokenSeen && bytes.length > 0 && bytes[0] == ' ') {
+            bytes = Arrays.copyOfRange(bytes, 1, bytes.length);
+        }
+        answerTokenSeen = true;
+        return new AnswerLogprob(text(bytes), logprobs.logprob(), unsigned(bytes), top);
+    }
+
+    private static String text(byte[] bytes) {
+        return new String(bytes, StandardCharsets.UTF_8);
+    }
+
+    private static List<Integer> unsigned(byte[] bytes) {
+        List<Integer> values = new ArrayList<>(bytes.length);
+        for (byte b : bytes) {
+            values.add(b & 0xFF);
+        }
+        return values;
+    }
+
     private static EndReason endReason(FinishReason reason) {
         return switch (reason) {
             case STOP -> EndReason.RETURN;
@@ -117,6 +159,8 @@ final class TurnAssembler {
         final StringBuilder preamble = new StringBuilder();
 
         final List<AssistantMessage.ToolCall> toolCalls = new ArrayList<>();
+
+        final List<AnswerLogprob> logprobs = new ArrayList<>();
 
         /** Adds the parser's events; true when a stop sequence ended the answer. */
         boolean add(List<HarmonyEvent> events, boolean stoppedByModel) {
@@ -155,7 +199,8 @@ final class TurnAssembler {
         TurnChunk chunk(TurnChunk.@Nullable Ending ending) {
             reasoningSoFar.append(reasoning);
             String soFar = reasoning.isEmpty() ? "" : reasoningSoFar.toString(); // only where reasoning grows
-            return new TurnChunk(answer.toString(), reasoning.toString(), soFar, preamble.toString(), toolCalls, ending);
+            return new TurnChunk(answer.toString(), reasoning.toString(), soFar, preamble.toString(), toolCalls, logprobs,
+                    ending);
         }
     }
 }

@@ -18,10 +18,11 @@ import org.springframework.ai.chat.messages.AssistantMessage;
  *     adds none
  * @param preamble commentary text for the user (before a tool call)
  * @param toolCalls tool calls completed in this chunk
+ * @param logprobs the log probabilities of this chunk's answer tokens, when the request asked for them
  * @param ending null until the last chunk
  */
 record TurnChunk(String answer, String reasoning, String reasoningSoFar, String preamble,
-        List<AssistantMessage.ToolCall> toolCalls, @Nullable Ending ending) {
+        List<AssistantMessage.ToolCall> toolCalls, List<AnswerLogprob> logprobs, @Nullable Ending ending) {
 
     TurnChunk {
         Objects.requireNonNull(answer, "answer must not be null");
@@ -29,6 +30,7 @@ record TurnChunk(String answer, String reasoning, String reasoningSoFar, String 
         Objects.requireNonNull(reasoningSoFar, "reasoningSoFar must not be null");
         Objects.requireNonNull(preamble, "preamble must not be null");
         toolCalls = List.copyOf(toolCalls);
+        logprobs = List.copyOf(logprobs);
     }
 
     /**
@@ -48,7 +50,8 @@ record TurnChunk(String answer, String reasoning, String reasoningSoFar, String 
     }
 
     boolean isEmpty() {
-        return answer.isEmpty() && reasoning.isEmpty() && preamble.isEmpty() && toolCalls.isEmpty() && ending == null;
+        return answer.isEmpty() && reasoning.isEmpty() && preamble.isEmpty() && toolCalls.isEmpty() && logprobs.isEmpty()
+                && ending == null;
     }
 
     /** A whole turn from its chunks, for a non-streaming call. */
@@ -57,15 +60,17 @@ record TurnChunk(String answer, String reasoning, String reasoningSoFar, String 
         StringBuilder reasoning = new StringBuilder();
         StringBuilder preamble = new StringBuilder();
         List<AssistantMessage.ToolCall> toolCalls = new ArrayList<>();
+        List<AnswerLogprob> logprobs = new ArrayList<>();
         Ending ending = null;
         for (TurnChunk chunk : chunks) {
             answer.append(chunk.answer);
             reasoning.append(chunk.reasoning);
             preamble.append(chunk.preamble);
             toolCalls.addAll(chunk.toolCalls);
+            logprobs.addAll(chunk.logprobs);
             ending = chunk.ending != null ? chunk.ending : ending;
         }
         return new TurnChunk(answer.toString(), reasoning.toString(), reasoning.toString(), preamble.toString(), toolCalls,
-                ending);
+                logprobs, ending);
     }
 }

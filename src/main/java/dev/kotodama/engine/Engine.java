@@ -125,7 +125,7 @@ public final class Engine implements AutoCloseable {
     private volatile EngineObserver observer = EngineObserver.NONE;
 
     public Engine(Decoder decoder, EngineOptions options) {
-        this(decoder, options, request -> Samplers.create(request.sampling()));
+        this(decoder, options, request -> Samplers.create(request.sampling(), request.unpenalizedIds()));
     }
 
     /**
@@ -674,7 +674,9 @@ public final class Engine implements AutoCloseable {
         else {
             generation.history.append(token);
             generation.lastToken = token;
-            ticket.sink.next(new GenerationEvent.Token(token, generation.generated, now - generation.startedAt));
+            ticket.sink.next(new GenerationEvent.Token(token, generation.generated, now - generation.startedAt,
+                    request.logprobs() == GenerationRequest.NO_LOGPROBS ? null
+                            : TokenLogprobs.of(generation.logits, token, request.logprobs())));
             generation.generated++;
             goesOn = generation.generated < request.maxTokens() || finish(generation, FinishReason.LENGTH, now);
         }

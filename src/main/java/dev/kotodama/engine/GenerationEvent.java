@@ -1,5 +1,7 @@
 package dev.kotodama.engine;
 
+import org.jspecify.annotations.Nullable;
+
 /** What a generation emits: one event per generated token, then one finish event. */
 public sealed interface GenerationEvent permits GenerationEvent.Token, GenerationEvent.Finished {
 
@@ -9,8 +11,15 @@ public sealed interface GenerationEvent permits GenerationEvent.Token, Generatio
      * @param tokenId the id
      * @param index 0 for the first generated token
      * @param nanosSinceStart time from admission (the prefill's start) to this token
+     * @param logprobs its log probabilities, when the request asked for them
      */
-    record Token(int tokenId, int index, long nanosSinceStart) implements GenerationEvent {
+    record Token(int tokenId, int index, long nanosSinceStart, @Nullable TokenLogprobs logprobs)
+            implements GenerationEvent {
+
+        /** A token without log probabilities. */
+        public Token(int tokenId, int index, long nanosSinceStart) {
+            this(tokenId, index, nanosSinceStart, null);
+        }
     }
 
     /**

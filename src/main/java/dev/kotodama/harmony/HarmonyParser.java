@@ -73,6 +73,8 @@ public final class HarmonyParser {
 
     private final Set<Kind> kindsWithText = EnumSet.noneOf(Kind.class);
 
+    private boolean lastWasAnswer;
+
     private boolean unplaceableLogged;
 
     private boolean oddityLogged;
@@ -105,6 +107,7 @@ public final class HarmonyParser {
             return List.of();
         }
         List<HarmonyEvent> events = new ArrayList<>(2);
+        lastWasAnswer = false;
         try {
             step(id, events);
         }
@@ -143,6 +146,14 @@ public final class HarmonyParser {
         return events;
     }
 
+    /**
+     * Whether the id last pushed was text of the answer (the final channel, or text that belongs to no
+     * channel): the tokens whose log probabilities an API reports with the answer.
+     */
+    public boolean lastWasAnswer() {
+        return lastWasAnswer;
+    }
+
     /** Whether the turn has ended (a stop token, or {@link #finish}). */
     public boolean isDone() {
         return state == State.DONE;
@@ -166,6 +177,7 @@ public final class HarmonyParser {
         }
         onText(text, events); // for a special token: what its segment still held back
         if (!special) {
+            lastWasAnswer = state == State.CONTENT && kind == Kind.ANSWER;
             return;
         }
         if (id == tokens.start()) {

@@ -5,6 +5,7 @@ import java.io.IOException;
 import java.io.InputStream;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
+import java.util.BitSet;
 import java.util.Map;
 import java.util.Objects;
 import java.util.concurrent.locks.Lock;
@@ -153,6 +154,34 @@ public final class LlmJpTokenizer implements AutoCloseable {
             }
         }
         return text.append(decoder.flush()).toString();
+    }
+
+    /** The ids of the special (control) tokens, as {@link #isSpecial} tells them; a new set each call. */
+    public BitSet specialIds() {
+        BitSet special = new BitSet();
+        for (int id = 0; id < vocabulary.size(); id++) {
+            if (vocabulary.piece(id) instanceof AddedToken token && token.special()) {
+                special.set(id);
+            }
+        }
+        return special;
+    }
+
+    /**
+     * The bytes one token stands for on its own: a piece's UTF-8 text ({@code ▁} read as a space), a byte
+     * piece's one byte (part of a character), an added token's content.
+     *
+     * @throws IllegalArgumentException if the id is outside the vocabulary
+     */
+    public byte[] tokenBytes(int id) {
+        Vocabulary.Piece piece = vocabulary.piece(id);
+        if (piece instanceof Vocabulary.TextPiece text) {
+            return text.text().getBytes(StandardCharsets.UTF_8);
+        }
+        if (piece instanceof Vocabulary.BytePiece bytePiece) {
+            return new byte[] { (byte) bytePiece.value() };
+        }
+        return ((AddedToken) piece).content().getBytes(StandardCharsets.UTF_8);
     }
 
     /** A decoder for one generation's ids; see {@link StreamingDecoder}. */

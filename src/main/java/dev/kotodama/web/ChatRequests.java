@@ -74,8 +74,9 @@ final class ChatRequests {
      *
      * @param stream whether the client asked for a stream
      * @param includeUsage whether a streamed OpenAI response ends with a usage chunk
+     * @param logprobs whether the response carries the answer tokens' log probabilities
      */
-    record ChatCall(Prompt prompt, boolean stream, boolean includeUsage) {
+    record ChatCall(Prompt prompt, boolean stream, boolean includeUsage, boolean logprobs) {
     }
 
     /**
@@ -107,6 +108,11 @@ final class ChatRequests {
         options.stopSequences(stop(body.get("stop"), "stop", limits));
         options.seed(longValue(body, "seed", "seed"));
         options.reasoningEffort(effort(body, "reasoning_effort", "reasoning_effort"));
+        options.frequencyPenalty(number(body, "frequency_penalty", -2, 2, true, "frequency_penalty"));
+        options.presencePenalty(number(body, "presence_penalty", -2, 2, true, "presence_penalty"));
+        boolean logprobs = bool(body, "logprobs", "logprobs");
+        Integer topLogprobs = topLogprobs(body, logprobs);
+        options.logprobs(logprobs ? true : null).topLogprobs(topLogprobs);
         bool(body, "parallel_tool_calls", "parallel_tool_calls");
         List<ToolCallback> tools = tools(body.get("tools"), false);
         if (toolsWanted(body.get("tool_choice"), tools)) {
@@ -119,13 +125,30 @@ final class ChatRequests {
             requireObject(streamOptions, "stream_options", "stream_options");
             includeUsage = bool(streamOptions, "include_usage", "stream_options.include_usage");
         }
-        return new ChatCall(new Prompt(messages, checked(options)), stream, includeUsage);
+        return new ChatCall(new Prompt(messages, checked(options)), stream, includeUsage, logprobs);
+    }
+
+    /** OpenAI's {@code top_logprobs}: 0 to 20, and only with {@code logprobs: true}. */
+    private static @Nullable Integer topLogprobs(JsonNode body, boolean logprobs) {
+        JsonNode value = body.get("top_logprobs");
+        if (value == null || value.isNull()) {
+            return null;
+        }
+        if (!value.isIntegralNumber() || !value.canConvertToInt() || value.asInt() < 0
+                || value.asInt() > KotodamaChatOptions.MAX_TOP_LOGPROBS) {
+            throw ApiException.invalid("top_logprobs", "top_logprobs must be a whole number from 0 to "
+                    + KotodamaChatOptions.MAX_TOP_LOGPROBS + ", got " + value);
+        }
+        if (!logprobs) {
+            throw ApiException.invalid("top_logprobs", "top_logprobs needs \"logprobs\": true");
+        }
+        return value.asInt();
     }
 
     /**
      * Refuses OpenAI's parameters that this server cannot honour, once their type and range are right:
-     * penalties other than 0, log probabilities, more than one choice, a response format other than text,
-     * a logit bias, output other than text, and {@link #REFUSED}.
+     * more than one choice, a response format other than text, a logit bias, output other than text, and
+     * {@link #REFUSED}.
      */
     private static void refuseUnsupported(JsonNode body) {
         REFUSED.forEach((name, why) -> {
@@ -134,27 +157,6 @@ final class ChatRequests {
                 throw ApiException.unsupported(name, name + " is not supported: " + why + "; leave it out");
             }
         });
-        for (String penalty : List.of("frequency_penalty", "presence_penalty")) {
-            Double value = number(body, penalty, -2, 2, true, penalty);
-            if (value != null && value != 0) {
-                throw ApiException.unsupported(penalty, penalty + " is not supported: this server applies no penalties; "
-                        + "leave it out or 0");
-            }
-        }
-        if (bool(body, "logprobs", "logprobs")) {
-            throw ApiException.unsupported("logprobs", "logprobs is not supported: this server returns no log "
-                    + "probabilities; leave it out or false");
-        }
-        JsonNode topLogprobs = body.get("top_logprobs");
-        if (topLogprobs != null && !topLogprobs.isNull()) {
-            if (!topLogprobs.isIntegralNumber() || !topLogprobs.canConvertToInt() || topLogprobs.asInt() < 0
-                    || topLogprobs.asInt() > 20) {
-                throw ApiException.invalid("top_logprobs", "top_logprobs must be a whole number from 0 to 20, got "
-                        + topLogprobs);
-            }
-            throw ApiException.unsupported("top_logprobs", "top_logprobs is not supported: this server returns no log "
-                    + "probabilities; leave it out");
-        }
         Integer n = positiveInt(body, "n", "n");
         if (n != null && n != 1) {
             throw ApiException.unsupported("n", "n must be 1: this server generates one choice per request");

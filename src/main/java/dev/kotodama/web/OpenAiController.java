@@ -7,6 +7,7 @@ import java.util.UUID;
 import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.AtomicInteger;
 
+import dev.kotodama.ai.AnswerLogprob;
 import dev.kotodama.ai.KotodamaChatModel;
 import org.jspecify.annotations.Nullable;
 import org.springframework.ai.chat.messages.AssistantMessage;
@@ -64,7 +65,7 @@ class OpenAiController {
         KotodamaChatModel model = chatModel.require();
         ChatRequests.ChatCall call = ChatRequests.openAi(body, limits, model.modelId());
         Completion completion = new Completion("chatcmpl-" + UUID.randomUUID().toString().replace("-", ""),
-                Instant.now().getEpochSecond(), model.modelId());
+                Instant.now().getEpochSecond(), model.modelId(), call.logprobs());
         Flux<ChatResponse> chunks = generations.stream(model, call.prompt(), exchange);
         if (call.stream()) {
             return Mono.just(ResponseEntity.ok().contentType(MediaType.TEXT_EVENT_STREAM)
@@ -74,8 +75,8 @@ class OpenAiController {
             .body(completion.whole(all)));
     }
 
-    /** One completion's id, creation time and model, and its JSON shapes. */
-    private record Completion(String id, long created, String model) {
+    /** One completion's id, creation time and model, whether it reports log probabilities, and its JSON shapes. */
+    private record Completion(String id, long created, String model, boolean logprobs) {
 
         private ObjectNode head(String object) {
             return JSON.createObjectNode().put("id", id).put("object", object).put("created", created).put("model", model);
@@ -85,10 +86,12 @@ class OpenAiController {
             StringBuilder answer = new StringBuilder();
             StringBuilder reasoning = new StringBuilder();
             List<AssistantMessage.ToolCall> calls = new ArrayList<>();
+            List<AnswerLogprob> logprobs = new ArrayList<>();
             for (ChatResponse chunk : chunks) {
                 answer.append(Turns.answer(chunk));
                 reasoning.append(Turns.reasoning(chunk));
                 calls.addAll(Turns.toolCalls(chunk));
+                logprobs.addAll(Turns.logprobs(chunk));
             }
             ChatResponse last = chunks.get(chunks.size() - 1);
             ObjectNode response = head("chat.completion");
@@ -106,6 +109,7 @@ class OpenAiController {
             if (!calls.isEmpty()) {
                 toolCalls(message.putArray("tool_calls"), calls, new AtomicInteger(), false);
             }
+            logprobs(choice, logprobs);
             choice.put("finish_reason", Turns.finishReason(last));
             usage(response, Turns.Stats.of(last));
             return response;
@@ -131,8 +135,13 @@ class OpenAiController {
                 if (!Turns.toolCalls(chunk).isEmpty()) {
                     toolCalls(delta.putArray("tool_calls"), Turns.toolCalls(chunk), toolIndex, true);
                 }
-                if (!delta.isEmpty()) {
-                    out.add(chunk(delta, null));
+                List<AnswerLogprob> logprobs = Turns.logprobs(chunk);
+                if (!delta.isEmpty() || !logprobs.isEmpty()) {
+                    ObjectNode node = chunk(delta, null);
+                    if (!logprobs.isEmpty()) {
+                        logprobs((ObjectNode) node.get("choices").get(0), logprobs);
+                    }
+                    out.add(node);
                 }
                 String finish = Turns.finishReason(chunk);
                 if (finish != null) {
@@ -154,6 +163,27 @@ class OpenAiController {
             choice.set("delta", delta);
             choice.put("finish_reason", finishReason);
             return chunk;
+        }
+
+        /** OpenAI's {@code logprobs} of a choice: {@code null} unless the request asked for them. */
+        private void logprobs(ObjectNode choice, List<AnswerLogprob> tokens) {
+            if (!logprobs) {
+                choice.putNull("logprobs");
+                return;
+            }
+            ObjectNode node = choice.putObject("logprobs");
+            ArrayNode content = node.putArray("content");
+            for (AnswerLogprob token : tokens) {
+                ObjectNode entry = content.addObject().put("token", token.token()).put("logprob", token.logprob());
+                token.bytes().forEach(entry.putArray("bytes")::add);
+                ArrayNode top = entry.putArray("top_logprobs");
+                for (AnswerLogprob.Alternative alternative : token.top()) {
+                    ObjectNode other = top.addObject().put("token", alternative.token())
+                        .put("logprob", alternative.logprob());
+                    alternative.bytes().forEach(other.putArray("bytes")::add);
+                }
+            }
+            node.putNull("refusal");
         }
 
         private static void toolCalls(ArrayNode array, List<AssistantMessage.ToolCall> calls, AtomicInteger index,

@@ -5,6 +5,7 @@ import java.util.List;
 import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.function.Function;
 
+import dev.kotodama.ai.AnswerLogprob;
 import dev.kotodama.ai.KotodamaChatModel;
 import org.jspecify.annotations.Nullable;
 import org.springframework.ai.chat.messages.AssistantMessage;
@@ -50,6 +51,15 @@ final class Turns {
 
     static List<AssistantMessage.ToolCall> toolCalls(ChatResponse chunk) {
         return output(chunk).getToolCalls();
+    }
+
+    /** The log probabilities of this chunk's answer tokens, when the request asked for them. */
+    static List<AnswerLogprob> logprobs(ChatResponse chunk) {
+        Generation result = chunk.getResult();
+        if (result != null && result.getMetadata().get(KotodamaChatModel.LOGPROBS) instanceof List<?> list) {
+            return list.stream().map(AnswerLogprob.class::cast).toList();
+        }
+        return List.of();
     }
 
     /** The finish reason: set on the last chunk only. */

@@ -34,8 +34,10 @@ class KotodamaChatOptionsTests {
             .seed(42L)
             .repetitionPenalty(1.1)
             .reasoningEffort(ReasoningEffort.HIGH)
-            .frequencyPenalty(0.0)
-            .presencePenalty(0.0)
+            .frequencyPenalty(0.5)
+            .presencePenalty(-0.5)
+            .logprobs(true)
+            .topLogprobs(5)
             .toolCallbacks(WEATHER)
             .toolContext(Map.of("user", "ana"))
             .build();
@@ -57,6 +59,8 @@ class KotodamaChatOptionsTests {
         assertThat(options.mutate().seed(7L).build()).isNotEqualTo(options);
         assertThat(options.mutate().repetitionPenalty(1.2).build()).isNotEqualTo(options);
         assertThat(options.mutate().reasoningEffort("low").build()).isNotEqualTo(options);
+        assertThat(options.mutate().topLogprobs(6).build()).isNotEqualTo(options);
+        assertThat(options.mutate().logprobs(false).topLogprobs(null).build()).isNotEqualTo(options);
     }
 
     @Test
@@ -126,8 +130,15 @@ class KotodamaChatOptionsTests {
         assertThatIllegalArgumentException()
             .isThrownBy(() -> KotodamaChatOptions.builder().stopSequences(List.of("")).build())
             .withMessage("stopSequences must not contain an empty string");
-        assertThatIllegalArgumentException().isThrownBy(() -> KotodamaChatOptions.builder().presencePenalty(0.5).build())
-            .withMessageStartingWith("presencePenalty is not supported by this model");
+        assertThatIllegalArgumentException().isThrownBy(() -> KotodamaChatOptions.builder().presencePenalty(2.5).build())
+            .withMessageStartingWith("presencePenalty must be in [-2, 2]");
+        assertThatIllegalArgumentException().isThrownBy(() -> KotodamaChatOptions.builder().frequencyPenalty(-3.0).build())
+            .withMessageStartingWith("frequencyPenalty must be in [-2, 2]");
+        assertThatIllegalArgumentException().isThrownBy(() -> KotodamaChatOptions.builder().topLogprobs(3).build())
+            .withMessage("topLogprobs needs logprobs set to true");
+        assertThatIllegalArgumentException()
+            .isThrownBy(() -> KotodamaChatOptions.builder().logprobs(true).topLogprobs(21).build())
+            .withMessage("topLogprobs must be 0 to 20, got 21");
     }
 
     @Test

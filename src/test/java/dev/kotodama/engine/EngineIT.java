@@ -254,6 +254,56 @@ class EngineIT {
     }
 
     @Test
+    void logprobsAreTheLogSoftmaxOfTheDecodersLogitsAtEachToken() throws Exception {
+        int[] prompt = ints(references().get(1).path("prompt_ids"));
+        Engine engine = engine(1L << 30, 4);
+        List<GenerationEvent.Token> tokens = engine.generate(new GenerationRequest(prompt,
+                new SamplingParameters(0.8, 0, 1, 0, 1, 3L), 12, java.util.Set.of(), 5, new java.util.BitSet()))
+            .ofType(GenerationEvent.Token.class).collectList().block(TIMEOUT);
+
+        Decoder decoder = engine.decoder();
+        float[] logits = new float[decoder.directory().manifest().vocabularySize()];
+        try (KvCache cache = decoder.newCache(prompt.length + tokens.size())) { // the same tokens, alone
+            decoder.step(cache, prompt, logits);
+            for (GenerationEvent.Token token : tokens) {
+                double[] reference = logSoftmax(logits);
+                TokenLogprobs logprobs = token.logprobs();
+                assertThat(logprobs).isNotNull();
+                assertThat((double) logprobs.logprob()).as("token %d", token.index())
+                    .isCloseTo(reference[token.tokenId()], org.assertj.core.api.Assertions.within(1e-4));
+                int[] order = java.util.stream.IntStream.range(0, reference.length).boxed()
+                    .sorted((a, b) -> Double.compare(reference[b], reference[a])).limit(5).mapToInt(Integer::intValue)
+                    .toArray();
+                assertThat(logprobs.topIds()).containsExactly(order);
+                for (int i = 0; i < 5; i++) {
+                    assertThat((double) logprobs.topLogprobs()[i])
+                        .isCloseTo(reference[order[i]], org.assertj.core.api.Assertions.within(1e-4));
+                }
+                decoder.step(cache, new int[] {token.tokenId()}, logits);
+            }
+        }
+        assertThat(tokens(engine.generate(greedy(prompt, 3))).size()).isEqualTo(3);
+        assertThat(engine.generate(greedy(prompt, 3)).ofType(GenerationEvent.Token.class)
+            .filter(token -> token.logprobs() != null).count().block(TIMEOUT)).as("none unless asked").isZero();
+    }
+
+    private static double[] logSoftmax(float[] logits) {
+        double max = Double.NEGATIVE_INFINITY;
+        for (float logit : logits) {
+            max = Math.max(max, logit);
+        }
+        double sum = 0;
+        for (float logit : logits) {
+            sum += Math.exp(logit - max);
+        }
+        double[] out = new double[logits.length];
+        for (int i = 0; i < logits.length; i++) {
+            out[i] = logits[i] - max - Math.log(sum);
+        }
+        return out;
+    }
+
+    @Test
     void theFinishEventCarriesUsageAndTimings() {
         int[] prompt = ints(references().get(0).path("prompt_ids"));
         Engine engine = engine(1L << 30, 4);

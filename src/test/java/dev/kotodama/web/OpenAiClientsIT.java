@@ -20,6 +20,7 @@ import tools.jackson.databind.JsonNode;
 import tools.jackson.databind.json.JsonMapper;
 
 import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.within;
 
 /**
  * Real OpenAI clients against the app's {@code /v1} API on the demo model: the official Python SDK
@@ -54,6 +55,26 @@ class OpenAiClientsIT {
         assertThat(call.path("arguments").path("city").asString()).isEqualTo("東京");
         assertThat(report.path("tool_result").path("finish_reason").asString()).isEqualTo("stop");
         assertThat(report.path("tool_result").path("answer").asString()).isNotBlank();
+        JsonNode scored = report.path("logprobs");
+        assertThat(scored.path("joined").asString()).as("the answer's tokens join to the answer")
+            .isEqualTo(scored.path("answer").asString()).isEqualTo(scored.path("joined_bytes").asString()).contains("68");
+        assertThat(scored.path("streamed")).hasSize(scored.path("logprobs").size());
+        for (int i = 0; i < scored.path("logprobs").size(); i++) {
+            double logprob = scored.path("logprobs").get(i).asDouble();
+            assertThat(scored.path("streamed").get(i).asDouble()).as("a stream carries the same log probabilities "
+                    + "(the prompt's cache reused: rounding apart)").isCloseTo(logprob, within(1e-4));
+            JsonNode top = scored.path("top").get(i);
+            assertThat(logprob).isLessThanOrEqualTo(0);
+            assertThat(top).hasSize(3);
+            assertThat(top.get(0).get(1).asDouble()).as("greedy: the token is the most probable")
+                .isEqualTo(logprob).isGreaterThanOrEqualTo(top.get(1).get(1).asDouble())
+                .isGreaterThanOrEqualTo(top.get(2).get(1).asDouble());
+        }
+        JsonNode penalties = report.path("penalties");
+        assertThat(penalties.path("frequency").asString()).as("a frequency penalty changes a repetitive answer")
+            .isNotEqualTo(penalties.path("none").asString());
+        assertThat(penalties.path("presence").asString()).as("so does a presence penalty")
+            .isNotEqualTo(penalties.path("none").asString());
         JsonNode error = report.path("error");
         assertThat(error.path("status").asInt()).isEqualTo(400);
         assertThat(error.path("param").asString()).isEqualTo("max_tokens");

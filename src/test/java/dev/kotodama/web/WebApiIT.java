@@ -276,13 +276,11 @@ class WebApiIT {
             past tool call arguments an object | {"messages": [{"role": "user", "content": "hi"}, {"role": "assistant", "tool_calls": [{"id": "c1", "type": "function", "function": {"name": "get_weather", "arguments": {"city": "Tokyo"}}}]}, {"role": "tool", "tool_call_id": "c1", "content": "sunny"}]} | invalid_value | messages[1].tool_calls[0].function.arguments
             frequency_penalty out of range | {"messages": [{"role": "user", "content": "hi"}], "frequency_penalty": 5} | invalid_value | frequency_penalty
             presence_penalty as text  | {"messages": [{"role": "user", "content": "hi"}], "presence_penalty": "high"} | invalid_value | presence_penalty
-            a presence penalty        | {"messages": [{"role": "user", "content": "hi"}], "presence_penalty": 0.5} | unsupported_parameter | presence_penalty
-            a frequency penalty       | {"messages": [{"role": "user", "content": "hi"}], "frequency_penalty": -1} | unsupported_parameter | frequency_penalty
             logprobs as text          | {"messages": [{"role": "user", "content": "hi"}], "logprobs": "yes"}  | invalid_value | logprobs
-            logprobs                  | {"messages": [{"role": "user", "content": "hi"}], "logprobs": true}   | unsupported_parameter | logprobs
             top_logprobs as text      | {"messages": [{"role": "user", "content": "hi"}], "top_logprobs": "many"} | invalid_value | top_logprobs
             top_logprobs out of range | {"messages": [{"role": "user", "content": "hi"}], "top_logprobs": 21} | invalid_value | top_logprobs
-            top_logprobs              | {"messages": [{"role": "user", "content": "hi"}], "logprobs": false, "top_logprobs": 3} | unsupported_parameter | top_logprobs
+            top_logprobs without logprobs | {"messages": [{"role": "user", "content": "hi"}], "logprobs": false, "top_logprobs": 3} | invalid_value | top_logprobs
+            a negative top_logprobs   | {"messages": [{"role": "user", "content": "hi"}], "logprobs": true, "top_logprobs": -1} | invalid_value | top_logprobs
             n of 0                    | {"messages": [{"role": "user", "content": "hi"}], "n": 0}             | invalid_value | n
             n of 2                    | {"messages": [{"role": "user", "content": "hi"}], "n": 2}             | unsupported_parameter | n
             a JSON response format    | {"messages": [{"role": "user", "content": "hi"}], "response_format": {"type": "json_object"}} | unsupported_parameter | response_format
@@ -310,7 +308,7 @@ class WebApiIT {
     }
 
     @Test
-    void openAiAcceptsTheNoOpValuesOfUnsupportedParametersAndMetadata() {
+    void openAiAcceptsTheNoOpValuesOfParametersAndMetadata() {
         Map<String, Object> body = new java.util.HashMap<>(Map.of("model", DemoModel.NAME, "max_completion_tokens", 4,
                 "frequency_penalty", 0, "presence_penalty", 0.0, "logprobs", false, "n", 1,
                 "response_format", Map.of("type", "text"), "parallel_tool_calls", false, "logit_bias", Map.of()));

@@ -17,9 +17,19 @@ import org.jspecify.annotations.Nullable;
  *     already in the history (prompt and generated); {@code 1} turns it off, values below 1 reward
  *     repetition
  * @param seed the seed of the sampler's random generator, or {@code null} for a random seed
+ * @param frequencyPenalty OpenAI's: lowers each token's logit by this much per time it was generated so
+ *     far, in [-2, 2]; {@code 0} turns it off
+ * @param presencePenalty OpenAI's: lowers the logit of every token generated so far by this much, in
+ *     [-2, 2]; {@code 0} turns it off
  */
 public record SamplingParameters(double temperature, int topK, double topP, double minP, double repetitionPenalty,
-        @Nullable Long seed) {
+        @Nullable Long seed, double frequencyPenalty, double presencePenalty) {
+
+    /** Parameters without OpenAI's frequency and presence penalties. */
+    public SamplingParameters(double temperature, int topK, double topP, double minP, double repetitionPenalty,
+            @Nullable Long seed) {
+        this(temperature, topK, topP, minP, repetitionPenalty, seed, 0, 0);
+    }
 
     public SamplingParameters {
         if (!(temperature >= 0 && Double.isFinite(temperature))) {
@@ -39,6 +49,12 @@ public record SamplingParameters(double temperature, int topK, double topP, doub
             throw new IllegalArgumentException("repetitionPenalty must be a finite number > 0 (1 = off), got "
                     + repetitionPenalty);
         }
+        if (!(frequencyPenalty >= -2 && frequencyPenalty <= 2)) {
+            throw new IllegalArgumentException("frequencyPenalty must be in [-2, 2] (0 = off), got " + frequencyPenalty);
+        }
+        if (!(presencePenalty >= -2 && presencePenalty <= 2)) {
+            throw new IllegalArgumentException("presencePenalty must be in [-2, 2] (0 = off), got " + presencePenalty);
+        }
     }
 
     /** Greedy decoding: always the most probable token. */
@@ -53,7 +69,8 @@ public record SamplingParameters(double temperature, int topK, double topP, doub
 
     /** These parameters with another seed. */
     public SamplingParameters withSeed(@Nullable Long seed) {
-        return new SamplingParameters(temperature, topK, topP, minP, repetitionPenalty, seed);
+        return new SamplingParameters(temperature, topK, topP, minP, repetitionPenalty, seed, frequencyPenalty,
+                presencePenalty);
     }
 
     /** Whether any of top-k, top-p and min-p removes tokens before the draw. */

@@ -14,9 +14,12 @@ public final class TokenHistory {
 
     private int size;
 
+    private final int promptSize;
+
     private TokenHistory(int[] ids) {
         this.ids = ids;
         this.size = ids.length;
+        this.promptSize = ids.length;
     }
 
     /** A history that starts with the given prompt ids (possibly none). */
@@ -38,6 +41,11 @@ public final class TokenHistory {
 
     public int size() {
         return size;
+    }
+
+    /** How many of the ids are the prompt's; the generated ones follow them. */
+    public int promptSize() {
+        return promptSize;
     }
 
     /** The id at {@code index}, counting from the first prompt token. */
