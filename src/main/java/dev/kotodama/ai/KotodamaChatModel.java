@@ -54,7 +54,7 @@ import reactor.core.scheduler.Schedulers;
  * last-wins aggregation of a stream keeps the whole); from {@link #call} both hold the whole reasoning.
  * Text for the user before a tool call (commentary) is under {@value #PREAMBLE}. The last
  * chunk carries the usage and the finish reason ({@code stop}, {@code length}, {@code tool_calls},
- * {@code cancelled}).
+ * {@code cancelled}, {@code shutdown}: {@link #TOOL_CALLS}).
  *
  * <p>Tools are called the Spring AI 2.0 way, as in its Ollama provider: the model answers with tool
  * calls (finish reason {@code tool_calls}) and {@code ChatClient}'s tool-calling advisor runs them and
@@ -64,6 +64,13 @@ import reactor.core.scheduler.Schedulers;
 public class KotodamaChatModel implements ChatModel {
 
     private static final Logger logger = LoggerFactory.getLogger(KotodamaChatModel.class);
+
+    /**
+     * The finish reason of a turn that ended in tool calls. The others are the engine's
+     * {@link dev.kotodama.engine.FinishReason} in lower case: {@code stop}, {@code length}, {@code cancelled},
+     * {@code shutdown}.
+     */
+    public static final String TOOL_CALLS = "tool_calls";
 
     /** The provider name in observations. */
     public static final String PROVIDER = "kotodama";
@@ -231,7 +238,7 @@ public class KotodamaChatModel implements ChatModel {
                     ids.length);
             return engine.generate(request).publishOn(scheduler).concatMapIterable(turn::accept)
                 .takeUntil(TurnChunk::isLast);
-        });
+        }).onErrorMap(KotodamaChatException::translate);
     }
 
     /**
@@ -263,13 +270,21 @@ public class KotodamaChatModel implements ChatModel {
      * What a request would send to the model: the Harmony prompt's text and token ids, with the request's
      * options over this model's defaults.
      *
-     * @throws IllegalArgumentException for an invalid option or a conversation the chat template rejects
-     * @throws EngineException.ContextLengthExceeded for a conversation too long for the context by its
-     *     characters alone
+     * @throws IllegalArgumentException for an invalid option
+     * @throws KotodamaChatException for a conversation the chat template rejects
+     *     ({@link KotodamaChatException.Reason#INVALID_CONVERSATION}) or one too long for the context by its
+     *     characters alone ({@link KotodamaChatException.Reason#CONTEXT_LENGTH_EXCEEDED})
      */
-    public RenderedPrompt render(Prompt prompt) {
+    public RenderedChat render(Prompt prompt) {
         Prompt request = requestPrompt(prompt);
-        return renderChecked(request.getInstructions(), (KotodamaChatOptions) Objects.requireNonNull(request.getOptions()));
+        try {
+            RenderedPrompt rendered = renderChecked(request.getInstructions(),
+                    (KotodamaChatOptions) Objects.requireNonNull(request.getOptions()));
+            return new RenderedChat(rendered.text(), rendered.ids());
+        }
+        catch (RuntimeException ex) {
+            throw KotodamaChatException.translated(ex);
+        }
     }
 
     private Conversation conversation(List<Message> messages, KotodamaChatOptions options) {

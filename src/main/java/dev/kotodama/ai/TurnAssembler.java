@@ -4,6 +4,7 @@ import java.nio.charset.StandardCharsets;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
+import java.util.Locale;
 import java.util.Objects;
 import java.util.UUID;
 
@@ -38,15 +39,6 @@ final class TurnAssembler {
 
     private static final Logger logger = LoggerFactory.getLogger(TurnAssembler.class);
 
-    static final String STOP = "stop";
-
-    static final String LENGTH = "length";
-
-    static final String TOOL_CALLS = "tool_calls";
-
-    static final String CANCELLED = "cancelled";
-
-    static final String SHUTDOWN = "shutdown";
 
     private final HarmonyParser parser;
 
@@ -92,7 +84,7 @@ final class TurnAssembler {
         }
         if (stopped) {
             done = true;
-            return parts.chunk(new TurnChunk.Ending(STOP, promptTokens, generated, null));
+            return parts.chunk(new TurnChunk.Ending(finishReason(FinishReason.STOP), promptTokens, generated, null));
         }
         return parts.chunk(null);
     }
@@ -103,12 +95,8 @@ final class TurnAssembler {
         Parts parts = new Parts();
         boolean stoppedBySequence = parts.add(parser.finish(endReason(finished.reason())), stoppedByModel);
         parts.answer.append(stopSequences.flush());
-        String reason = stoppedBySequence ? STOP : switch (finished.reason()) {
-            case STOP -> calledTools ? TOOL_CALLS : STOP;
-            case LENGTH -> LENGTH;
-            case CANCELLED -> CANCELLED;
-            case SHUTDOWN -> SHUTDOWN;
-        };
+        String reason = stoppedBySequence ? finishReason(FinishReason.STOP)
+                : stoppedByModel && calledTools ? KotodamaChatModel.TOOL_CALLS : finishReason(finished.reason());
         return parts.chunk(new TurnChunk.Ending(reason, finished.promptTokens(), finished.completionTokens(), finished));
     }
 
@@ -139,6 +127,11 @@ final class TurnAssembler {
             values.add(b & 0xFF);
         }
         return values;
+    }
+
+    /** The engine's reason as the chat model's finish reason: its name in lower case. */
+    static String finishReason(FinishReason reason) {
+        return reason.name().toLowerCase(Locale.ROOT);
     }
 
     private static EndReason endReason(FinishReason reason) {

@@ -4,8 +4,7 @@ import java.nio.charset.StandardCharsets;
 import java.util.LinkedHashMap;
 import java.util.Map;
 
-import dev.kotodama.engine.EngineException;
-import dev.kotodama.harmony.InvalidConversationException;
+import dev.kotodama.ai.KotodamaChatException;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 import org.springframework.core.codec.DecodingException;
@@ -71,32 +70,29 @@ class ApiErrors {
             return new ApiException(HttpStatus.UNSUPPORTED_MEDIA_TYPE, "invalid_request_error",
                     "unsupported_media_type", null, "send the body as JSON with Content-Type: application/json");
         }
-        if (failure instanceof EngineException.ContextLengthExceeded ex) {
-            return new ApiException(HttpStatus.BAD_REQUEST, "invalid_request_error", "context_length_exceeded",
-                    "messages", String.valueOf(ex.getMessage()));
-        }
-        if (failure instanceof EngineException.Busy ex) {
-            return new ApiException(HttpStatus.TOO_MANY_REQUESTS, "rate_limit_error", "server_busy", null,
-                    ex.getMessage() + "; retry in a moment");
-        }
-        if (failure instanceof EngineException.ShuttingDown ex) {
-            return new ApiException(HttpStatus.SERVICE_UNAVAILABLE, "service_unavailable", "shutting_down", null,
-                    String.valueOf(ex.getMessage()));
-        }
-        if (failure instanceof EngineException.Stopped ex) {
-            return new ApiException(HttpStatus.SERVICE_UNAVAILABLE, "service_unavailable", "engine_stopped", null,
-                    String.valueOf(ex.getMessage()));
-        }
-        if (failure instanceof EngineException ex) {
-            return new ApiException(HttpStatus.INTERNAL_SERVER_ERROR, "server_error", "generation_failed", null,
-                    String.valueOf(ex.getMessage()));
-        }
-        if (failure instanceof InvalidConversationException ex) {
-            return ApiException.invalid("messages", String.valueOf(ex.getMessage()));
+        if (failure instanceof KotodamaChatException ex) {
+            return of(ex);
         }
         logger.error("request {} failed", requestId, failure);
         return new ApiException(HttpStatus.INTERNAL_SERVER_ERROR, "server_error", "internal_error", null,
                 "the server failed to answer; its log has the details under request id " + requestId);
+    }
+
+    private static ApiException of(KotodamaChatException ex) {
+        String message = String.valueOf(ex.getMessage());
+        return switch (ex.reason()) {
+            case CONTEXT_LENGTH_EXCEEDED -> new ApiException(HttpStatus.BAD_REQUEST, "invalid_request_error",
+                    "context_length_exceeded", "messages", message);
+            case INVALID_CONVERSATION -> ApiException.invalid("messages", message);
+            case BUSY -> new ApiException(HttpStatus.TOO_MANY_REQUESTS, "rate_limit_error", "server_busy", null,
+                    message + "; retry in a moment");
+            case SHUTTING_DOWN -> new ApiException(HttpStatus.SERVICE_UNAVAILABLE, "service_unavailable", "shutting_down",
+                    null, message);
+            case STOPPED -> new ApiException(HttpStatus.SERVICE_UNAVAILABLE, "service_unavailable", "engine_stopped", null,
+                    message);
+            case GENERATION_FAILED -> new ApiException(HttpStatus.INTERNAL_SERVER_ERROR, "server_error",
+                    "generation_failed", null, message);
+        };
     }
 
     /** Every failure of a request, as its status (with {@code Retry-After} on a 429) and OpenAI's error body. */

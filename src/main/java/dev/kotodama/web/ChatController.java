@@ -4,7 +4,7 @@ import java.util.ArrayList;
 import java.util.List;
 
 import dev.kotodama.ai.KotodamaChatModel;
-import dev.kotodama.harmony.RenderedPrompt;
+import dev.kotodama.ai.RenderedChat;
 import org.springframework.ai.chat.messages.AssistantMessage;
 import org.springframework.ai.chat.model.ChatResponse;
 import org.springframework.ai.chat.prompt.Prompt;
@@ -63,7 +63,7 @@ class ChatController {
         KotodamaChatModel model = chatModel.require();
         Prompt prompt = ChatRequests.page(body, limits);
         return Mono.fromCallable(() -> {
-            RenderedPrompt rendered = model.render(prompt);
+            RenderedChat rendered = model.render(prompt);
             ObjectNode out = JSON.createObjectNode().put("model", model.modelId()).put("prompt", rendered.text());
             out.put("tokenCount", rendered.ids().length);
             ArrayNode ids = out.putArray("tokenIds");

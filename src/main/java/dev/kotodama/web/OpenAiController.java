@@ -3,7 +3,6 @@ package dev.kotodama.web;
 import java.time.Instant;
 import java.util.ArrayList;
 import java.util.List;
-import java.util.UUID;
 import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.AtomicInteger;
 
@@ -51,21 +50,21 @@ class OpenAiController {
         this.limits = limits;
     }
 
+    /** The served model; JSON whatever the request's {@code Accept} says, as the completions are. */
     @GetMapping("/models")
-    JsonNode models() {
+    ResponseEntity<JsonNode> models() {
         KotodamaChatModel model = chatModel.require();
         ObjectNode list = JSON.createObjectNode().put("object", "list");
         list.putArray("data").addObject().put("id", model.modelId()).put("object", "model")
             .put("created", Instant.now().getEpochSecond()).put("owned_by", "kotodama");
-        return list;
+        return ResponseEntity.ok().contentType(MediaType.APPLICATION_JSON).body(list);
     }
 
     @PostMapping("/chat/completions")
     Mono<ResponseEntity<Object>> completions(@RequestBody JsonNode body, ServerWebExchange exchange) {
         KotodamaChatModel model = chatModel.require();
         ChatRequests.ChatCall call = ChatRequests.openAi(body, limits, model.modelId());
-        Completion completion = new Completion("chatcmpl-" + UUID.randomUUID().toString().replace("-", ""),
-                Instant.now().getEpochSecond(), model.modelId(), call.logprobs());
+        Completion completion = new Completion(Instant.now().getEpochSecond(), model.modelId(), call.logprobs());
         Flux<ChatResponse> chunks = generations.stream(model, call.prompt(), exchange);
         if (call.stream()) {
             return Mono.just(ResponseEntity.ok().contentType(MediaType.TEXT_EVENT_STREAM)
@@ -75,11 +74,15 @@ class OpenAiController {
             .body(completion.whole(all)));
     }
 
-    /** One completion's id, creation time and model, whether it reports log probabilities, and its JSON shapes. */
-    private record Completion(String id, long created, String model, boolean logprobs) {
+    /**
+     * One completion's creation time and model, whether it reports log probabilities, and its JSON shapes;
+     * its id is the chat model's response id.
+     */
+    private record Completion(long created, String model, boolean logprobs) {
 
-        private ObjectNode head(String object) {
-            return JSON.createObjectNode().put("id", id).put("object", object).put("created", created).put("model", model);
+        private ObjectNode head(String object, ChatResponse response) {
+            return JSON.createObjectNode().put("id", response.getMetadata().getId()).put("object", object)
+                .put("created", created).put("model", model);
         }
 
         JsonNode whole(List<ChatResponse> chunks) {
@@ -94,7 +97,7 @@ class OpenAiController {
                 logprobs.addAll(Turns.logprobs(chunk));
             }
             ChatResponse last = chunks.get(chunks.size() - 1);
-            ObjectNode response = head("chat.completion");
+            ObjectNode response = head("chat.completion", last);
             ObjectNode choice = response.putArray("choices").addObject().put("index", 0);
             ObjectNode message = choice.putObject("message").put("role", "assistant");
             if (calls.isEmpty() || !answer.isEmpty()) {
@@ -137,7 +140,7 @@ class OpenAiController {
                 }
                 List<AnswerLogprob> logprobs = Turns.logprobs(chunk);
                 if (!delta.isEmpty() || !logprobs.isEmpty()) {
-                    ObjectNode node = chunk(delta, null);
+                    ObjectNode node = chunk(chunk, delta, null);
                     if (!logprobs.isEmpty()) {
                         logprobs((ObjectNode) node.get("choices").get(0), logprobs);
                     }
@@ -145,9 +148,9 @@ class OpenAiController {
                 }
                 String finish = Turns.finishReason(chunk);
                 if (finish != null) {
-                    out.add(chunk(JSON.createObjectNode(), finish));
+                    out.add(chunk(chunk, JSON.createObjectNode(), finish));
                     if (includeUsage) {
-                        ObjectNode usage = head("chat.completion.chunk");
+                        ObjectNode usage = head("chat.completion.chunk", chunk);
                         usage.putArray("choices");
                         out.add(usage(usage, Turns.Stats.of(chunk)));
                     }
@@ -157,8 +160,8 @@ class OpenAiController {
                 .concatWith(Mono.just(ServerSentEvent.builder("[DONE]").build()));
         }
 
-        private ObjectNode chunk(ObjectNode delta, @Nullable String finishReason) {
-            ObjectNode chunk = head("chat.completion.chunk");
+        private ObjectNode chunk(ChatResponse response, ObjectNode delta, @Nullable String finishReason) {
+            ObjectNode chunk = head("chat.completion.chunk", response);
             ObjectNode choice = chunk.putArray("choices").addObject().put("index", 0);
             choice.set("delta", delta);
             choice.put("finish_reason", finishReason);

@@ -21,6 +21,7 @@ import reactor.core.Disposable;
 
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatIllegalArgumentException;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 /**
  * The chat model on the tiny export: its random weights give nonsense tokens, so tests that look at
@@ -178,6 +179,18 @@ class KotodamaChatModelIT {
             .withMessage("maxTokens must be at least 1, got 0");
 
         assertThat(tiny.forced.requests()).isEmpty();
+        assertThat(tiny.engine.activeCount()).isZero();
+    }
+
+    @Test
+    void aRequestBeyondTheContextFailsWithTheChatModelsOwnExceptionNamingItsReason() {
+        Prompt tooLong = capitalOfFrance(ChatOptions.builder().maxTokens(Integer.MAX_VALUE).build());
+
+        assertThatThrownBy(() -> chatModel.call(tooLong)).isInstanceOfSatisfying(KotodamaChatException.class,
+                ex -> assertThat(ex.reason()).isEqualTo(KotodamaChatException.Reason.CONTEXT_LENGTH_EXCEEDED));
+        assertThatThrownBy(() -> chatModel.stream(tooLong).blockLast()).isInstanceOfSatisfying(
+                KotodamaChatException.class,
+                ex -> assertThat(ex.reason()).isEqualTo(KotodamaChatException.Reason.CONTEXT_LENGTH_EXCEEDED));
         assertThat(tiny.engine.activeCount()).isZero();
     }
 
