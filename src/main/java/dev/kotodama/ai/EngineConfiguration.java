@@ -11,9 +11,11 @@ import dev.kotodama.engine.OptimizedModelCache;
 import dev.kotodama.engine.SessionOptionsFactory;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
+import org.springframework.ai.model.SpringAIModelProperties;
 import org.springframework.boot.ApplicationRunner;
 import org.springframework.boot.autoconfigure.AutoConfiguration;
 import org.springframework.boot.autoconfigure.condition.ConditionalOnMissingBean;
+import org.springframework.boot.autoconfigure.condition.ConditionalOnProperty;
 import org.springframework.boot.context.properties.EnableConfigurationProperties;
 import org.springframework.context.annotation.Bean;
 import org.springframework.context.annotation.Conditional;
@@ -25,6 +27,8 @@ import org.springframework.context.annotation.Conditional;
  */
 @AutoConfiguration
 @EnableConfigurationProperties(KotodamaProperties.class)
+@ConditionalOnProperty(name = SpringAIModelProperties.CHAT_MODEL, havingValue = KotodamaChatModel.PROVIDER,
+        matchIfMissing = true)
 public class EngineConfiguration {
 
     private static final Logger logger = LoggerFactory.getLogger(EngineConfiguration.class);

@@ -15,11 +15,13 @@ import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 import org.springframework.ai.chat.model.ChatModel;
 import org.springframework.ai.chat.observation.ChatModelObservationConvention;
+import org.springframework.ai.model.SpringAIModelProperties;
 import org.springframework.ai.model.tool.ToolCallingManager;
 import org.springframework.beans.factory.ObjectProvider;
 import org.springframework.boot.autoconfigure.AutoConfiguration;
 import org.springframework.boot.autoconfigure.condition.ConditionalOnClass;
 import org.springframework.boot.autoconfigure.condition.ConditionalOnMissingBean;
+import org.springframework.boot.autoconfigure.condition.ConditionalOnProperty;
 import org.springframework.boot.context.properties.EnableConfigurationProperties;
 import org.springframework.context.annotation.Bean;
 import org.springframework.context.annotation.Conditional;
@@ -34,6 +36,8 @@ import org.springframework.context.annotation.Conditional;
 @ConditionalOnClass(ChatModel.class)
 @Conditional(OnServedModelCondition.class)
 @EnableConfigurationProperties(KotodamaProperties.class)
+@ConditionalOnProperty(name = SpringAIModelProperties.CHAT_MODEL, havingValue = KotodamaChatModel.PROVIDER,
+        matchIfMissing = true)
 public class KotodamaChatAutoConfiguration {
 
     private static final Logger logger = LoggerFactory.getLogger(KotodamaChatAutoConfiguration.class);

@@ -18,7 +18,8 @@ import org.springframework.util.unit.DataSize;
  *
  * @param modelDir the exported model directory (export/kotodama-export convert); unset: the embedded
  *     demo model, or no model if {@code demoModel} is false
- * @param demoModel serve the embedded demo model when {@code modelDir} is unset
+ * @param demoModel serve the embedded demo model when {@code modelDir} is unset (the Kotodama application
+ *     turns it on; an application that only depends on this library gets no model until it sets one)
  * @param executionProvider auto (CUDA when it loads, else the CPU with one warning),
  *     cuda (fail at startup without it) or cpu
  * @param threads ONNX Runtime intra-op threads; 0 lets ONNX Runtime choose (one per physical core)
@@ -44,7 +45,7 @@ import org.springframework.util.unit.DataSize;
  * @param chat the chat model's default options
  */
 @ConfigurationProperties("kotodama")
-public record KotodamaProperties(@Nullable Path modelDir, @DefaultValue("true") boolean demoModel,
+public record KotodamaProperties(@Nullable Path modelDir, @DefaultValue("false") boolean demoModel,
         @DefaultValue("auto") ExecutionProvider executionProvider,
         @DefaultValue("0") int threads, @DefaultValue("all_opt") OptLevel graphOptimization,
         @Nullable Path optimizedModelCache,

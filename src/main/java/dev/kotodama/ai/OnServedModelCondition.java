@@ -14,7 +14,7 @@ class OnServedModelCondition extends AnyNestedCondition {
     static class ModelDirectorySet {
     }
 
-    @ConditionalOnProperty(prefix = "kotodama", name = "demo-model", havingValue = "true", matchIfMissing = true)
+    @ConditionalOnProperty(prefix = "kotodama", name = "demo-model", havingValue = "true")
     static class DemoModelOn {
     }
 }

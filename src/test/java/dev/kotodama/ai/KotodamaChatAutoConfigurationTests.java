@@ -9,15 +9,19 @@ import org.springframework.boot.test.context.runner.ApplicationContextRunner;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
-/** Without a model directory the auto-configuration serves the demo model, or nothing when that is off. */
+/**
+ * Without a model directory the auto-configuration serves nothing, or the demo model when that is on (the
+ * Kotodama application turns it on); another provider chosen with {@code spring.ai.model.chat} turns it off.
+ */
 class KotodamaChatAutoConfigurationTests {
 
     private final ApplicationContextRunner runner = new ApplicationContextRunner()
-        .withConfiguration(AutoConfigurations.of(EngineConfiguration.class, KotodamaChatAutoConfiguration.class));
+        .withConfiguration(AutoConfigurations.of(EngineConfiguration.class, KotodamaChatAutoConfiguration.class,
+                EngineOperationsConfiguration.class));
 
     @Test
-    void withoutAModelDirectoryTheDemoModelIsServed() {
-        runner.run(context -> {
+    void withoutAModelDirectoryTheDemoModelIsServedWhenItIsOn() {
+        runner.withPropertyValues("kotodama.demo-model=true").run(context -> {
             assertThat(context).hasNotFailed();
             assertThat(context.getBean(ServedModel.class).demo()).isTrue();
             assertThat(context).hasSingleBean(Engine.class).hasSingleBean(LlmJpTokenizer.class)
@@ -28,13 +32,25 @@ class KotodamaChatAutoConfigurationTests {
 
     @Test
     void withoutAModelDirectoryAndWithTheDemoOffThereIsNoEngineTokenizerOrChatModel() {
-        runner.withPropertyValues("kotodama.demo-model=false").run(context -> {
+        runner.run(context -> {
             assertThat(context).hasNotFailed();
             assertThat(context).doesNotHaveBean(ServedModel.class);
             assertThat(context).doesNotHaveBean(Engine.class);
             assertThat(context).doesNotHaveBean(LlmJpTokenizer.class);
             assertThat(context).doesNotHaveBean(ChatModel.class);
             assertThat(context).hasSingleBean(KotodamaProperties.class);
+        });
+    }
+
+    @Test
+    void anotherProviderChosenWithSpringAiModelChatTurnsKotodamaOff() {
+        runner.withPropertyValues("kotodama.demo-model=true", "spring.ai.model.chat=openai").run(context -> {
+            assertThat(context).hasNotFailed();
+            assertThat(context).doesNotHaveBean(ServedModel.class).doesNotHaveBean(Engine.class)
+                .doesNotHaveBean(ChatModel.class).doesNotHaveBean(EngineWarmUp.class);
+        });
+        runner.withPropertyValues("kotodama.demo-model=true", "spring.ai.model.chat=kotodama").run(context -> {
+            assertThat(context).hasSingleBean(ChatModel.class);
         });
     }
 
