@@ -266,7 +266,7 @@ class EngineIT {
         try (KvCache cache = decoder.newCache(prompt.length + tokens.size())) { // the same tokens, alone
             decoder.step(cache, prompt, logits);
             for (GenerationEvent.Token token : tokens) {
-                double[] reference = logSoftmax(logits);
+                double[] reference = TokenLogprobsTests.logSoftmax(logits);
                 TokenLogprobs logprobs = token.logprobs();
                 assertThat(logprobs).isNotNull();
                 assertThat((double) logprobs.logprob()).as("token %d", token.index())
@@ -285,22 +285,6 @@ class EngineIT {
         assertThat(tokens(engine.generate(greedy(prompt, 3))).size()).isEqualTo(3);
         assertThat(engine.generate(greedy(prompt, 3)).ofType(GenerationEvent.Token.class)
             .filter(token -> token.logprobs() != null).count().block(TIMEOUT)).as("none unless asked").isZero();
-    }
-
-    private static double[] logSoftmax(float[] logits) {
-        double max = Double.NEGATIVE_INFINITY;
-        for (float logit : logits) {
-            max = Math.max(max, logit);
-        }
-        double sum = 0;
-        for (float logit : logits) {
-            sum += Math.exp(logit - max);
-        }
-        double[] out = new double[logits.length];
-        for (int i = 0; i < logits.length; i++) {
-            out[i] = logits[i] - max - Math.log(sum);
-        }
-        return out;
     }
 
     @Test

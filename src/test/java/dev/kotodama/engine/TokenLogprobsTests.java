@@ -10,8 +10,8 @@ import static org.assertj.core.api.Assertions.within;
 
 class TokenLogprobsTests {
 
-    /** log-softmax in the plainest form, as a reference. */
-    private static double[] logSoftmax(float[] logits) {
+    /** log-softmax in the plainest form, as a reference (for logits small enough not to overflow exp). */
+    static double[] logSoftmax(float[] logits) {
         double sum = 0;
         for (float logit : logits) {
             sum += Math.exp(logit);
