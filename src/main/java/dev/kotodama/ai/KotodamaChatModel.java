@@ -5,7 +5,9 @@ import java.util.List;
 import java.util.Objects;
 import java.util.Set;
 import java.util.UUID;
+import java.util.concurrent.RejectedExecutionException;
 import java.util.concurrent.atomic.AtomicReference;
+import java.util.function.Consumer;
 
 import dev.kotodama.engine.Engine;
 import dev.kotodama.engine.EngineException;
@@ -36,6 +38,7 @@ import reactor.core.publisher.Flux;
 import reactor.core.publisher.Mono;
 import reactor.core.scheduler.Scheduler;
 import reactor.core.scheduler.Schedulers;
+import reactor.util.context.Context;
 
 /**
  * Spring AI's {@link ChatModel} on the Kotodama engine: a prompt is rendered with the model's Harmony
@@ -64,6 +67,23 @@ import reactor.core.scheduler.Schedulers;
 public class KotodamaChatModel implements ChatModel {
 
     private static final Logger logger = LoggerFactory.getLogger(KotodamaChatModel.class);
+
+    /**
+     * Reactor's per-subscription hook for errors that come after a stream has ended (its
+     * {@code Hooks.KEY_ON_ERROR_DROPPED}). A subscriber that cancels disposes {@code publishOn}'s worker
+     * while the engine thread may be handing it the next event, which Reactor then rejects and, by default,
+     * logs at ERROR: expected here, so it goes to the debug log; any other dropped error stays an error.
+     */
+    private static final String ON_ERROR_DROPPED = "reactor.onErrorDropped.local";
+
+    private static final Consumer<Throwable> DROPPED = dropped -> {
+        if (dropped instanceof RejectedExecutionException) {
+            logger.debug("an event for a stream its subscriber had just cancelled was dropped", dropped);
+        }
+        else {
+            logger.error("an error came after its stream had ended", dropped);
+        }
+    };
 
     /**
      * The finish reason of a turn that ended in tool calls. The others are the engine's
@@ -238,7 +258,7 @@ public class KotodamaChatModel implements ChatModel {
                     ids.length);
             return engine.generate(request).publishOn(scheduler).concatMapIterable(turn::accept)
                 .takeUntil(TurnChunk::isLast);
-        }).onErrorMap(KotodamaChatException::translate);
+        }).onErrorMap(KotodamaChatException::translate).contextWrite(Context.of(ON_ERROR_DROPPED, DROPPED));
     }
 
     /**
