@@ -16,6 +16,7 @@ import org.springframework.http.ResponseEntity;
 import org.springframework.web.bind.annotation.ExceptionHandler;
 import org.springframework.web.bind.annotation.RestControllerAdvice;
 import org.springframework.web.server.ServerWebExchange;
+import org.springframework.web.server.ResponseStatusException;
 import org.springframework.web.server.ServerWebInputException;
 import org.springframework.web.server.UnsupportedMediaTypeStatusException;
 import reactor.core.publisher.Mono;
@@ -73,6 +74,12 @@ class ApiErrors {
         if (failure instanceof KotodamaChatException ex) {
             return of(ex);
         }
+        if (failure instanceof ResponseStatusException refusal && refusal.getStatusCode().is4xxClientError()) {
+            ApiException api = RoutingErrors.refusal("the request", refusal); // a 406 on writing the answer, for one
+            if (api != null) {
+                return api;
+            }
+        }
         logger.error("request {} failed", requestId, failure);
         return new ApiException(HttpStatus.INTERNAL_SERVER_ERROR, "server_error", "internal_error", null,
                 "the server failed to answer; its log has the details under request id " + requestId);
@@ -113,6 +120,10 @@ class ApiErrors {
     }
 
     private static ApiException malformed(Throwable failure) {
+        if (failure instanceof ServerWebInputException input && input.getCause() == null) { // no body to decode
+            return new ApiException(HttpStatus.BAD_REQUEST, "invalid_request_error", "invalid_json", null,
+                    "the request body is missing or empty: send a JSON object");
+        }
         Throwable cause = failure;
         while (cause.getCause() != null) {
             cause = cause.getCause();

@@ -58,7 +58,7 @@ class ChatController {
                     .put("requestId", requestId)), requestId);
     }
 
-    @PostMapping("/render")
+    @PostMapping(path = "/render", produces = MediaType.APPLICATION_JSON_VALUE)
     Mono<JsonNode> render(@RequestBody JsonNode body) {
         KotodamaChatModel model = chatModel.require();
         Prompt prompt = ChatRequests.page(body, limits);

@@ -103,8 +103,9 @@ final class ChatRequests {
         KotodamaChatOptions.Builder options = KotodamaChatOptions.builder();
         options.temperature(number(body, "temperature", 0, 2, true, "temperature"));
         options.topP(number(body, "top_p", 0, 1, false, "top_p"));
-        Integer maxTokens = positiveInt(body, "max_completion_tokens", "max_completion_tokens");
-        options.maxTokens(maxTokens != null ? maxTokens : positiveInt(body, "max_tokens", "max_tokens"));
+        Integer maxCompletionTokens = positiveInt(body, "max_completion_tokens", "max_completion_tokens");
+        Integer maxTokens = positiveInt(body, "max_tokens", "max_tokens"); // checked even when the other wins
+        options.maxTokens(maxCompletionTokens != null ? maxCompletionTokens : maxTokens);
         options.stopSequences(stop(body.get("stop"), "stop", limits));
         options.seed(longValue(body, "seed", "seed"));
         options.reasoningEffort(effort(body, "reasoning_effort", "reasoning_effort"));
@@ -361,10 +362,9 @@ final class ChatRequests {
             }
         }
         Map<String, Object> properties = new HashMap<>();
-        String reasoning = text(message, "reasoning_content", at + ".reasoning_content");
-        if (reasoning == null) {
-            reasoning = text(message, "reasoning", at + ".reasoning");
-        }
+        String reasoningContent = text(message, "reasoning_content", at + ".reasoning_content");
+        String reasoningField = text(message, "reasoning", at + ".reasoning"); // checked even when the other wins
+        String reasoning = reasoningContent != null ? reasoningContent : reasoningField;
         if (reasoning != null && !reasoning.isEmpty()) {
             properties.put(KotodamaChatModel.REASONING_CONTENT, reasoning);
         }
@@ -492,10 +492,10 @@ final class ChatRequests {
             if (!value.isString() || value.asString().isEmpty()) {
                 throw ApiException.invalid(param, param + " must be a non-empty string or an array of them");
             }
-            if (value.asString().length() > limits.maxStopSequenceLength()) {
+            int characters = value.asString().codePointCount(0, value.asString().length());
+            if (characters > limits.maxStopSequenceLength()) {
                 throw ApiException.invalid(param, "each of " + param + " may be at most " + limits.maxStopSequenceLength()
-                        + " characters long (kotodama.web.max-stop-sequence-length), got one of "
-                        + value.asString().length());
+                        + " characters long (kotodama.web.max-stop-sequence-length), got one of " + characters);
             }
             stops.add(value.asString());
         };

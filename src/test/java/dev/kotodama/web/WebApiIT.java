@@ -239,6 +239,40 @@ class WebApiIT {
     }
 
     @Test
+    void openAiTemperatureAndTopPChangeTheSampleAsOpenAiDefines() {
+        String greedy = text(completion(client, Map.of("temperature", 0)));
+        assertThat(text(completion(client, Map.of("temperature", 0)))).as("temperature 0 repeats").isEqualTo(greedy);
+        List<String> hot = java.util.stream.IntStream.range(1, 5)
+            .mapToObj(seed -> text(completion(client, Map.of("temperature", 2, "top_p", 1.0, "seed", seed)))).toList();
+        assertThat(hot).as("temperature 2 strays from the greedy answer").anyMatch(answer -> !answer.equals(greedy));
+        for (int seed = 1; seed < 4; seed++) {
+            assertThat(text(completion(client, Map.of("temperature", 2, "top_p", 1e-6, "seed", seed))))
+                .as("top_p keeps only the most probable token, whatever the temperature").isEqualTo(greedy);
+        }
+    }
+
+    @Test
+    void openAiToolChoiceNoneKeepsTheModelFromCallingAndMaxTokensEndsWithLength() {
+        String body = JSON.writeValueAsString(Map.of("temperature", 0, "tools", List.of(weatherTool()), "tool_choice", "none",
+                "max_tokens", 40, "messages", List.of(Map.of("role", "user", "content", "東京の天気は？"))));
+        JsonNode choice = JSON.readTree(client.post().uri("/v1/chat/completions").contentType(MediaType.APPLICATION_JSON)
+            .bodyValue(body).exchange().expectStatus().isOk().expectBody().returnResult().getResponseBody())
+            .path("choices").get(0);
+
+        assertThat(choice.path("message").path("tool_calls").isMissingNode()).isTrue();
+        assertThat(choice.path("finish_reason").asString()).isIn("stop", "length");
+        JsonNode limited = completion(client, Map.of("temperature", 0, "max_tokens", 5));
+        assertThat(limited.path("choices").get(0).path("finish_reason").asString()).isEqualTo("length");
+        assertThat(limited.path("usage").path("completion_tokens").asInt()).isEqualTo(5);
+    }
+
+    /** The reasoning and the answer of a completion, which a change of sampling changes. */
+    private static String text(JsonNode completion) {
+        JsonNode message = completion.path("choices").get(0).path("message");
+        return message.path("reasoning").asString() + "\n" + message.path("content").asString();
+    }
+
+    @Test
     void modelsListsTheServedModel() {
         JsonNode models = JSON.readTree(client.get().uri("/v1/models").exchange().expectStatus().isOk().expectBody()
             .returnResult().getResponseBody());
@@ -258,8 +292,11 @@ class WebApiIT {
             negative temperature      | {"messages": [{"role": "user", "content": "hi"}], "temperature": -1}  | invalid_value | temperature
             top_p of 0                | {"messages": [{"role": "user", "content": "hi"}], "top_p": 0}         | invalid_value | top_p
             max_tokens of 0           | {"messages": [{"role": "user", "content": "hi"}], "max_tokens": 0}    | invalid_value | max_tokens
+            max_tokens as text beside max_completion_tokens | {"messages": [{"role": "user", "content": "hi"}], "max_completion_tokens": 4, "max_tokens": "many"} | invalid_value | max_tokens
             fractional max_tokens     | {"messages": [{"role": "user", "content": "hi"}], "max_tokens": 1.5}  | invalid_value | max_tokens
             unknown reasoning effort  | {"messages": [{"role": "user", "content": "hi"}], "reasoning_effort": "max"} | invalid_value | reasoning_effort
+            reasoning as a number beside reasoning_content | {"messages": [{"role": "user", "content": "hi"}, {"role": "assistant", "content": "x", "reasoning_content": "r", "reasoning": 5}, {"role": "user", "content": "y"}]} | invalid_value | messages[1].reasoning
+            a stop sequence of 65 emoji | {"messages": [{"role": "user", "content": "hi"}], "stop": "😀😀😀😀😀😀😀😀😀😀😀😀😀😀😀😀😀😀😀😀😀😀😀😀😀😀😀😀😀😀😀😀😀😀😀😀😀😀😀😀😀😀😀😀😀😀😀😀😀😀😀😀😀😀😀😀😀😀😀😀😀😀😀😀😀"} | invalid_value | stop
             tool result without an id | {"messages": [{"role": "user", "content": "hi"}, {"role": "tool", "content": "x"}]} | invalid_value | messages[1].tool_call_id
             forced tool choice        | {"messages": [{"role": "user", "content": "hi"}], "tool_choice": "required"} | invalid_value | tool_choice
             beyond the context        | {"messages": [{"role": "user", "content": "hi"}], "max_tokens": 5000} | context_length_exceeded | messages
@@ -316,6 +353,32 @@ class WebApiIT {
                 "safety_identifier", "s-1", "prompt_cache_key", "c-1", "modalities", List.of("text")));
 
         assertThat(completion(client, body).path("choices").get(0).path("finish_reason").asString()).isEqualTo("length");
+    }
+
+    @Test
+    void aStopSequenceCountsCharactersNotUtf16Units() {
+        Map<String, Object> body = Map.of("max_completion_tokens", 2, "stop", "😀".repeat(64));
+
+        assertThat(completion(client, body).path("choices").get(0).path("finish_reason").asString()).isEqualTo("length");
+    }
+
+    @Test
+    void refusalsBeforeAnyControllerHaveOpenAisErrorBody() {
+        client.delete().uri("/v1/chat/completions").exchange()
+            .expectStatus().isEqualTo(405)
+            .expectHeader().valueEquals("Allow", "POST")
+            .expectBody().jsonPath("$.error.code").isEqualTo("method_not_allowed")
+            .jsonPath("$.error.request_id").isNotEmpty();
+        client.get().uri("/v1/no-such-endpoint").exchange()
+            .expectStatus().isNotFound()
+            .expectBody().jsonPath("$.error.code").isEqualTo("unknown_endpoint");
+        client.post().uri("/api/chat").contentType(MediaType.APPLICATION_JSON).accept(MediaType.APPLICATION_JSON)
+            .bodyValue(ADDITION).exchange()
+            .expectStatus().isEqualTo(406)
+            .expectBody().jsonPath("$.error.code").isEqualTo("not_acceptable");
+        client.get().uri("/v1/models").accept(MediaType.TEXT_PLAIN).exchange()
+            .expectStatus().isOk()
+            .expectHeader().contentTypeCompatibleWith(MediaType.APPLICATION_JSON);
     }
 
     @Test
