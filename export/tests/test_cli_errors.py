@@ -105,12 +105,19 @@ def test_existing_out_dir_is_not_replaced_without_force(tiny_checkpoint: Path, t
     assert (out / "keep.txt").read_text() == "mine"
 
 
-def test_killed_export_never_leaves_a_directory_that_looks_complete(tmp_path: Path):
-    """SIGKILL in the middle of writing layers: no cleanup code runs, and still no --out appears."""
-    checkpoint = tmp_path / "deep"
+@pytest.fixture(scope="module")
+def deep_checkpoint(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A tiny Llama with 24 layers: its export runs long enough after the first layers for a signal to arrive
+    while it is still writing, even on a loaded machine."""
+    checkpoint = tmp_path_factory.mktemp("deep") / "tiny-llama-24"
     assert run_cli("random", "--preset", "tiny-llama", "--layers", "24", "--out", checkpoint).returncode == 0
+    return checkpoint
+
+
+def test_killed_export_never_leaves_a_directory_that_looks_complete(deep_checkpoint: Path, tmp_path: Path):
+    """SIGKILL in the middle of writing layers: no cleanup code runs, and still no --out appears."""
     out = tmp_path / "out"
-    process = subprocess.Popen([sys.executable, "-m", "kotodama_export", *map(str, convert_args(checkpoint, out))],
+    process = subprocess.Popen([sys.executable, "-m", "kotodama_export", *map(str, convert_args(deep_checkpoint, out))],
                                cwd=EXPORT_DIR, stdout=subprocess.PIPE, text=True)
     for line in process.stdout:
         if line.startswith("layer 2/24"):
@@ -122,12 +129,15 @@ def test_killed_export_never_leaves_a_directory_that_looks_complete(tmp_path: Pa
     assert not out.exists()
 
 
-def test_interrupted_export_removes_its_staging_directory(tiny_checkpoint: Path, tmp_path: Path):
+def test_interrupted_export_removes_its_staging_directory(deep_checkpoint: Path, tmp_path: Path):
     out = tmp_path / "out"
-    process = subprocess.Popen([sys.executable, "-m", "kotodama_export", *map(str, convert_args(tiny_checkpoint, out))],
-                               cwd=EXPORT_DIR, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    # Ctrl-C's default action, even when this runs under a shell that started it in the background (such a
+    # shell makes its children ignore SIGINT, and Python keeps an ignored SIGINT ignored)
+    process = subprocess.Popen([sys.executable, "-m", "kotodama_export", *map(str, convert_args(deep_checkpoint, out))],
+                               cwd=EXPORT_DIR, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                               preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
     for line in process.stdout:
-        if line.startswith("layer 1/"):
+        if line.startswith("layer 2/24"):
             process.send_signal(signal.SIGINT)
             break
     _, stderr = process.communicate(timeout=60)
