@@ -692,12 +692,19 @@ public final class Engine implements AutoCloseable {
         }
     }
 
-    /** A generation has left the batch: its row keeps its KV for reuse, its admission is released. */
+    /**
+     * A generation has left the batch: its row keeps its KV for reuse, its admission is released, and only
+     * then does a finished stream complete, so that a client (or a balancer counting connections) that
+     * sends its next request the moment this one ends finds the slot free.
+     */
     private void end(Active generation) {
         rowBusy[generation.row] = false;
         rowLastUsed[generation.row] = ++uses;
         generation.close();
         release(generation.ticket);
+        if (generation.finished) {
+            generation.ticket.sink.complete();
+        }
     }
 
     /**
@@ -762,13 +769,14 @@ public final class Engine implements AutoCloseable {
                 + "); the server needs a restart");
     }
 
+    /** Emits the generation's Finished event; its stream completes once it has left the batch ({@link #end}). */
     private static boolean finish(Active generation, FinishReason reason, long now) {
         Ticket ticket = generation.ticket;
         long ttft = generation.firstTokenAt == 0 ? 0 : generation.firstTokenAt - generation.startedAt;
         long decode = generation.firstTokenAt == 0 ? 0 : now - generation.firstTokenAt;
+        generation.finished = true;
         ticket.sink.next(new GenerationEvent.Finished(reason, ticket.request.promptIds().length, generation.generated,
                 ttft, decode, generation.startedAt - ticket.submittedAt));
-        ticket.sink.complete();
         return false;
     }
 
@@ -912,6 +920,8 @@ public final class Engine implements AutoCloseable {
         int generated;
 
         int lastToken;
+
+        boolean finished; // its Finished event is out; its stream completes when it leaves the batch
 
         Active(Ticket ticket, int[] prompt, int row, int reused, Sampler sampler, int vocabulary) {
             this.ticket = ticket;

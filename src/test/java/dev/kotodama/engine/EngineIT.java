@@ -7,6 +7,7 @@ import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
 import java.util.concurrent.CopyOnWriteArrayList;
+import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.TimeUnit;
 
@@ -133,6 +134,17 @@ class EngineIT {
         awaitIdle(engine);
         assertThat(engine.reservedKvBytes()).isZero();
         assertThat(tokens(engine.generate(greedy(prompt, 8)))).hasSize(8);
+    }
+
+    @Test
+    void aGenerationSubmittedTheMomentTheLastOneCompletesFindsItsSlotFree() throws Exception {
+        int[] prompt = ints(references().get(0).path("prompt_ids"));
+        Engine engine = engine(new EngineOptions(1L << 30, 0, EngineOptions.UNLIMITED, 1, 128)); // one slot, no queue
+        CompletableFuture<List<Integer>> next = new CompletableFuture<>();
+        tokens(engine.generate(greedy(prompt, 4)).doOnComplete(() -> engine.generate(greedy(prompt, 4))
+            .ofType(GenerationEvent.Token.class).map(GenerationEvent.Token::tokenId).collectList()
+            .subscribe(next::complete, next::completeExceptionally)));
+        assertThat(next.get(2, TimeUnit.MINUTES)).as("the next generation, not a busy refusal").hasSize(4);
     }
 
     @Test
