@@ -12,7 +12,9 @@ import org.springframework.context.SmartLifecycle;
  * Graceful shutdown of the generations: before the web server's own graceful shutdown waits for open
  * requests, new generations are refused (503) and running ones get {@code kotodama.shutdown-grace} to
  * finish; those still running then end with finish reason {@code shutdown}, so that every stream
- * closes with a proper ending instead of being cut.
+ * closes with a proper ending instead of being cut. Before that, for {@code kotodama.shutdown-delay},
+ * new generations are still taken while readiness (which Spring Boot turns to refusing traffic when the
+ * context starts closing) tells balancers that poll it to stop sending here.
  */
 public class EngineDrain implements SmartLifecycle {
 
@@ -23,12 +25,15 @@ public class EngineDrain implements SmartLifecycle {
 
     private final Engine engine;
 
+    private final Duration delay;
+
     private final Duration grace;
 
     private volatile boolean running;
 
-    public EngineDrain(Engine engine, Duration grace) {
+    public EngineDrain(Engine engine, Duration delay, Duration grace) {
         this.engine = Objects.requireNonNull(engine, "engine must not be null");
+        this.delay = Objects.requireNonNull(delay, "delay must not be null");
         this.grace = Objects.requireNonNull(grace, "grace must not be null");
     }
 
@@ -40,6 +45,15 @@ public class EngineDrain implements SmartLifecycle {
     @Override
     public void stop() {
         running = false;
+        if (!delay.isZero()) {
+            logger.info("shutting down: taking new generations for {} ms more while readiness refuses traffic",
+                    delay.toMillis());
+            try {
+                Thread.sleep(delay.toMillis());
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+            }
+        }
         int active = engine.activeCount() + engine.queuedCount();
         if (active > 0) {
             logger.info("shutting down: {} generations may finish within {} s", active, grace.toSeconds());

@@ -40,7 +40,7 @@ public class EngineOperationsConfiguration {
     @ConditionalOnBean(Engine.class)
     @ConditionalOnMissingBean
     EngineDrain kotodamaEngineDrain(Engine engine, KotodamaProperties properties) {
-        return new EngineDrain(engine, properties.shutdownGrace());
+        return new EngineDrain(engine, properties.shutdownDelay(), properties.shutdownGrace());
     }
 
     @Configuration(proxyBeanMethods = false)
@@ -52,6 +52,13 @@ public class EngineOperationsConfiguration {
         @ConditionalOnMissingBean(name = "modelHealthIndicator")
         ModelHealthIndicator modelHealthIndicator(ObjectProvider<Engine> engine, ObjectProvider<EngineWarmUp> warmUp) {
             return new ModelHealthIndicator(engine.getIfAvailable(), warmUp.getIfAvailable());
+        }
+
+        /** Present with or without a model, so that a liveness group naming it always resolves. */
+        @Bean
+        @ConditionalOnMissingBean(name = "engineHealthIndicator")
+        EngineHealthIndicator engineHealthIndicator(ObjectProvider<Engine> engine) {
+            return new EngineHealthIndicator(engine.getIfAvailable());
         }
     }
 

@@ -38,6 +38,8 @@ import org.springframework.util.unit.DataSize;
  *     as long as their decode step (their token gaps grow to about 1 + pace times while a prompt fills);
  *     0: every run takes {@code prefillChunk} tokens
  * @param maxQueued generations that may wait for admission before requests are refused as busy
+ * @param shutdownDelay at shutdown, how long the server goes on taking new generations while its readiness
+ *     already reports OUT_OF_SERVICE, so that balancers that poll readiness stop sending to it first
  * @param shutdownGrace at shutdown, how long running generations may go on before they end with finish
  *     reason {@code shutdown}
  * @param maxGenerationTime how long one generation may run once admitted; then it ends with finish
@@ -51,7 +53,7 @@ public record KotodamaProperties(@Nullable Path modelDir, @DefaultValue("false")
         @Nullable Path optimizedModelCache,
         @DefaultValue("2GB") DataSize kvCacheBudget, @DefaultValue("8") int maxBatch,
         @DefaultValue("128") int prefillChunk, @DefaultValue("2") double prefillPace, @DefaultValue("16") int maxQueued,
-        @DefaultValue("20s") Duration shutdownGrace, @DefaultValue("10m") Duration maxGenerationTime,
+        @DefaultValue("0s") Duration shutdownDelay, @DefaultValue("20s") Duration shutdownGrace, @DefaultValue("10m") Duration maxGenerationTime,
         @DefaultValue Chat chat) {
 
     /** Refuses values that cannot work, naming the property, so that startup stops with one line on it. */
@@ -73,6 +75,9 @@ public record KotodamaProperties(@Nullable Path modelDir, @DefaultValue("false")
         }
         if (maxQueued < 0) {
             throw new IllegalArgumentException("kotodama.max-queued must be 0 or more, got " + maxQueued);
+        }
+        if (shutdownDelay.isNegative()) {
+            throw new IllegalArgumentException("kotodama.shutdown-delay must not be negative, got " + shutdownDelay);
         }
         if (shutdownGrace.isNegative()) {
             throw new IllegalArgumentException("kotodama.shutdown-grace must not be negative, got " + shutdownGrace);

@@ -151,7 +151,9 @@ class EngineFailuresIT {
         EngineWarmUp warmUp = new EngineWarmUp(engine);
         warmUp.run();
         ModelHealthIndicator health = new ModelHealthIndicator(engine, warmUp);
+        EngineHealthIndicator liveness = new EngineHealthIndicator(engine);
         assertThat(health.health(true).getStatus()).isEqualTo(Status.UP);
+        assertThat(liveness.health(true).getStatus()).isEqualTo(Status.UP);
         // failing this generation fails in turn (an Error while handling the failure): the engine thread ends
         engine.generate(request(FAILING)).subscribe(event -> { }, error -> {
             throw new StackOverflowError();
@@ -174,5 +176,7 @@ class EngineFailuresIT {
         assertThat(health.health(true).getStatus()).isEqualTo(Status.DOWN);
         assertThat(health.health(true).getDetails().get("reason").toString()).contains("the engine thread stopped")
             .contains("StackOverflowError");
+        assertThat(liveness.health(true).getStatus()).as("liveness, so that a supervisor restarts the process")
+            .isEqualTo(Status.DOWN);
     }
 }

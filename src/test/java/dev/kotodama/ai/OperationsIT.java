@@ -66,7 +66,8 @@ class OperationsIT {
         @Test
         void readinessIsOutOfServiceUntilTheWarmUpHasRunWhileLivenessIsUp() throws InterruptedException {
             client(port).get().uri("/actuator/health/liveness").exchange().expectStatus().isOk()
-                .expectBody().jsonPath("$.status").isEqualTo("UP");
+                .expectBody().jsonPath("$.status").isEqualTo("UP")
+                .jsonPath("$.components.engine.status").isEqualTo("UP");
             client(port).get().uri("/actuator/health/readiness").exchange().expectStatus().isEqualTo(503)
                 .expectBody().jsonPath("$.status").isEqualTo("OUT_OF_SERVICE");
             client(port).get().uri("/actuator/health").exchange().expectStatus().isEqualTo(503)
@@ -154,5 +155,31 @@ class OperationsIT {
         assertThat(events.stream().filter(event -> "answer".equals(event.event())).count())
             .as("the stream ran on during the grace").isGreaterThan(20);
         assertThat(closeMillis).as("the grace of 1 s, then a prompt stop").isBetween(900L, 15_000L);
+    }
+
+    @Test
+    void duringTheShutdownDelayReadinessRefusesTrafficWhileNewChatsAreStillAnswered() throws Exception {
+        ConfigurableApplicationContext app = new SpringApplicationBuilder(KotodamaApplication.class)
+            .run("--server.port=0", "--kotodama.shutdown-delay=3s");
+        int port = app.getEnvironment().getRequiredProperty("local.server.port", Integer.class);
+        WebTestClient client = client(port);
+        client.get().uri("/actuator/health/readiness").exchange().expectStatus().isOk();
+
+        long started = System.nanoTime();
+        Thread closing = new Thread(app::close);
+        closing.start();
+        long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(2);
+        int readiness = 200;
+        while (readiness == 200 && System.nanoTime() < deadline) {
+            readiness = client.get().uri("/actuator/health/readiness").exchange().returnResult(String.class)
+                .getStatus().value();
+        }
+        assertThat(readiness).as("readiness once the shutdown began").isEqualTo(503);
+        client.post().uri("/v1/chat/completions").contentType(MediaType.APPLICATION_JSON)
+            .bodyValue("{\"messages\":[{\"role\":\"user\",\"content\":\"1+1\"}],\"max_tokens\":8}")
+            .exchange().expectStatus().isOk();
+        closing.join(TimeUnit.SECONDS.toMillis(30));
+        assertThat((System.nanoTime() - started) / 1_000_000).as("the close waited out the delay")
+            .isGreaterThanOrEqualTo(3000L);
     }
 }
