@@ -1,6 +1,7 @@
 """Starting and watching the app jar, for the scripts in bench/ (time-to-ready, soak)."""
 import glob
 import os
+import re
 import socket
 import sys
 import urllib.request
@@ -28,3 +29,9 @@ def app_jar(given, script):
     if not jar:
         sys.exit(f"{script}: no app jar: build it with ./mvnw package -DskipTests or pass --jar")
     return jar
+
+
+def cpu_name():
+    with open("/proc/cpuinfo") as info:
+        match = re.search(r"^model name\s*:\s*(.*)$", info.read(), re.M)
+    return f"{match.group(1) if match else 'unknown'}, {os.cpu_count()} cores"
