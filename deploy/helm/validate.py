@@ -81,6 +81,10 @@ def check(name, kinds, arguments):
     expect(env["KOTODAMA_EXECUTION_PROVIDER"] == ("cuda" if gpu else "cpu"),
            f"execution provider {env['KOTODAMA_EXECUTION_PROVIDER']} with gpu={gpu}")
     expect(env["KOTODAMA_MODEL_DIR"].startswith("/models/"), "the model directory is not under the models volume")
+    cpus = str(container["resources"]["requests"].get("cpu", ""))
+    expect(cpus.isdigit() and env["KOTODAMA_THREADS"] == cpus,
+           f"kotodama.threads {env['KOTODAMA_THREADS']} is not the CPU request {cpus!r}: ONNX Runtime's default "
+           "counts the node's cores, not the container's")
 
     mounts = {mount["name"]: mount for mount in container["volumeMounts"]}
     claim = next(volume for volume in pod["volumes"] if volume["name"] == "models")["persistentVolumeClaim"]
