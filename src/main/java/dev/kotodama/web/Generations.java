@@ -4,6 +4,7 @@ import java.net.InetSocketAddress;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.ConcurrentMap;
 import java.util.concurrent.TimeoutException;
+import java.util.concurrent.atomic.AtomicBoolean;
 
 import dev.kotodama.ai.KotodamaChatModel;
 import org.springframework.ai.chat.model.ChatResponse;
@@ -34,11 +35,20 @@ class Generations {
         String client = client(exchange);
         return Flux.defer(() -> {
             acquire(client);
+            AtomicBoolean released = new AtomicBoolean();
+            Runnable releaseOnce = () -> {
+                if (released.compareAndSet(false, true)) {
+                    release(client);
+                }
+            };
             return model.stream(prompt).timeout(properties.streamIdleTimeout()).onErrorMap(TimeoutException.class,
                     ex -> new ApiException(HttpStatus.GATEWAY_TIMEOUT, "timeout", "stream_idle", null,
                             "the generation sent nothing for " + properties.streamIdleTimeout().toMillis()
                                     + " ms (kotodama.web.stream-idle-timeout) and was ended"))
-                .doFinally(signal -> release(client));
+                // released before the client sees the end, so that its next request finds the slot free;
+                // a client that hangs up releases it on the cancel
+                .doOnTerminate(releaseOnce)
+                .doFinally(signal -> releaseOnce.run());
         });
     }
 
