@@ -50,7 +50,8 @@ public class EngineDrain implements SmartLifecycle {
                     delay.toMillis());
             try {
                 Thread.sleep(delay.toMillis());
-            } catch (InterruptedException e) {
+            }
+            catch (InterruptedException ex) {
                 Thread.currentThread().interrupt();
             }
         }

@@ -19,7 +19,8 @@ import org.springframework.context.annotation.Configuration;
 /**
  * Running the engine as a service: the warm-up generation after startup, the graceful drain at shutdown,
  * and, with Actuator and Micrometer on the classpath, the {@code model} health indicator (add it to the
- * readiness group), the {@code model} info and the engine's meters. The nested configurations look the
+ * readiness group), the {@code engine} health indicator (add it to the liveness group), the {@code model}
+ * info and the engine's meters. The nested configurations look the
  * engine up when they run, not with {@code @ConditionalOnBean}: Spring evaluates those before the
  * other auto-configurations' beans are registered.
  */

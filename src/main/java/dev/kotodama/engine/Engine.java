@@ -703,7 +703,12 @@ public final class Engine implements AutoCloseable {
         generation.close();
         release(generation.ticket);
         if (generation.finished) {
-            generation.ticket.sink.complete();
+            try {
+                generation.ticket.sink.complete();
+            }
+            catch (Throwable failure) { // a subscriber failing on the completion: as on any other event
+                fail(generation.ticket, failure);
+            }
         }
     }
 
