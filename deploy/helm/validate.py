@@ -1,6 +1,7 @@
 """The chart's lint, its rendered manifests against Kubernetes' JSON schemas, and what the app needs of them.
     validate.py HELM CHART_DIR
 Exits 1 with one line per finding."""
+import math
 import os
 import re
 import subprocess
@@ -18,8 +19,12 @@ VARIANTS = {
     "gpu": ["--set", "gpu.enabled=true", "--set", "image.tag=gpu", "--set",
             "model.directory=llm-jp-4-8b-thinking-cuda-fp16"],
     "autoscaled-with-api-key": ["--set", "autoscaling.enabled=true", "--set", "apiKey.existingSecret=kotodama-api-key",
-                                "--set", "kotodama.shutdownGraceSeconds=45"],
+                                "--set", "kotodama.shutdownGraceSeconds=45", "--set", "resources.requests.cpu=3500m",
+                                "--set", "kotodama.forwardedHeaders=true"],
 }
+# values that values.schema.json must refuse, each with what Kubernetes or the app would do with it
+REFUSED = {"kotodama.shutdownGraceSeconds=-1": "a negative grace", "preStopSleepSeconds=0": "a sleep Kubernetes "
+           "1.30-1.32 refuses", "kotodama.extraEnv.KOTODAMA_X=1000000": "a number Helm would render as 1e+06"}
 findings = []
 
 
@@ -28,10 +33,10 @@ def main(helm, chart):
     print(lint.stdout.strip())
     if lint.returncode != 0:
         findings.append(f"helm lint --strict: {lint.stderr.strip() or 'failed'}")
-    refused = subprocess.run([helm, "lint", "--strict", chart, "--set", "kotodama.shutdownGraceSeconds=-1"],
-                             capture_output=True, text=True)
-    if refused.returncode == 0:
-        findings.append("helm lint accepted kotodama.shutdownGraceSeconds=-1: values.schema.json does not hold")
+    for value, what in REFUSED.items():
+        refused = subprocess.run([helm, "lint", "--strict", chart, "--set", value], capture_output=True, text=True)
+        if refused.returncode == 0:
+            findings.append(f"helm lint accepted {value} ({what}): values.schema.json does not hold")
 
     for name, arguments in VARIANTS.items():
         rendered = subprocess.run([helm, "template", "kotodama", chart, "--kube-version", KUBERNETES[0], *arguments],
@@ -81,10 +86,14 @@ def check(name, kinds, arguments):
     expect(env["KOTODAMA_EXECUTION_PROVIDER"] == ("cuda" if gpu else "cpu"),
            f"execution provider {env['KOTODAMA_EXECUTION_PROVIDER']} with gpu={gpu}")
     expect(env["KOTODAMA_MODEL_DIR"].startswith("/models/"), "the model directory is not under the models volume")
-    cpus = str(container["resources"]["requests"].get("cpu", ""))
-    expect(cpus.isdigit() and env["KOTODAMA_THREADS"] == cpus,
-           f"kotodama.threads {env['KOTODAMA_THREADS']} is not the CPU request {cpus!r}: ONNX Runtime's default "
-           "counts the node's cores, not the container's")
+    cpu = str(container["resources"]["requests"]["cpu"])
+    cores = math.ceil(int(cpu[:-1]) / 1000 if cpu.endswith("m") else float(cpu))
+    expect(env["KOTODAMA_THREADS"] == str(cores),
+           f"kotodama.threads {env['KOTODAMA_THREADS']} is not the CPU request {cpu} rounded up: ONNX Runtime's "
+           "default counts the node's cores, not the pod's")
+    forwarded = "kotodama.forwardedHeaders=true" in arguments
+    expect((env.get("SERVER_FORWARD_HEADERS_STRATEGY") == "native") == forwarded,
+           f"forwarded headers believed: {env.get('SERVER_FORWARD_HEADERS_STRATEGY')} with forwardedHeaders={forwarded}")
 
     mounts = {mount["name"]: mount for mount in container["volumeMounts"]}
     claim = next(volume for volume in pod["volumes"] if volume["name"] == "models")["persistentVolumeClaim"]
@@ -101,10 +110,12 @@ def check(name, kinds, arguments):
 
     grace = int(re.fullmatch(r"(\d+)s", env["KOTODAMA_SHUTDOWN_GRACE"]).group(1))
     sleep = container["lifecycle"]["preStop"]["sleep"]["seconds"]
-    web = web_shutdown_seconds()
-    expect(pod["terminationGracePeriodSeconds"] > sleep + grace + web,
+    web, step = web_shutdown_seconds(), engine_step_seconds()
+    expect("KOTODAMA_SHUTDOWN_DELAY" not in env, "a shutdown delay the grace period does not count (the pre-stop "
+           "sleep does its work here)")
+    expect(pod["terminationGracePeriodSeconds"] > sleep + grace + step + web,
            f"terminationGracePeriodSeconds {pod['terminationGracePeriodSeconds']} does not cover the pre-stop sleep "
-           f"{sleep} s, kotodama.shutdown-grace {grace} s and the web server's {web} s")
+           f"{sleep} s, kotodama.shutdown-grace {grace} s, the engine's last step {step} s and the web server's {web} s")
 
     selector = deployment["spec"]["selector"]["matchLabels"]
     labels = deployment["spec"]["template"]["metadata"]["labels"]
@@ -136,6 +147,13 @@ def web_shutdown_seconds():
     with open(os.path.join(ROOT, "src/main/resources/dev/kotodama/application.yml")) as config:
         phase = yaml.safe_load(config)["spring"]["lifecycle"]["timeout-per-shutdown-phase"]
     return int(re.fullmatch(r"(\d+)s", phase).group(1))
+
+
+def engine_step_seconds():
+    """How long the engine's drain waits, after the grace, for the generations' last step to end."""
+    with open(os.path.join(ROOT, "src/main/java/dev/kotodama/engine/Engine.java")) as source:
+        return int(re.search(r"stepDeadline = System\.nanoTime\(\) \+ Duration\.ofSeconds\((\d+)\)", source.read())
+                   .group(1))
 
 
 def app_gauges():
