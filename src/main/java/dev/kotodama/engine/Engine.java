@@ -118,6 +118,8 @@ public final class Engine implements AutoCloseable {
 
     private int admittedCount; // generations holding a KV reservation, started or about to start; guarded by lock
 
+    private int completing; // generations released but whose stream has yet to complete; guarded by lock
+
     private boolean draining; // no new requests; guarded by lock
 
     private volatile boolean endNow; // running generations end with SHUTDOWN at their next step
@@ -284,7 +286,7 @@ public final class Engine implements AutoCloseable {
         lock.lock();
         try {
             draining = true;
-            while ((admittedCount > 0 || !waiting.isEmpty()) && System.nanoTime() < deadline) {
+            while ((admittedCount > 0 || completing > 0 || !waiting.isEmpty()) && System.nanoTime() < deadline) {
                 drained.awaitNanos(Math.max(1, deadline - System.nanoTime()));
             }
             queued = new ArrayList<>(waiting);
@@ -313,7 +315,7 @@ public final class Engine implements AutoCloseable {
         try {
             work.signal();
             long stepDeadline = System.nanoTime() + Duration.ofSeconds(10).toNanos();
-            while (admittedCount > 0 && System.nanoTime() < stepDeadline) {
+            while ((admittedCount > 0 || completing > 0) && System.nanoTime() < stepDeadline) {
                 drained.awaitNanos(Math.max(1, stepDeadline - System.nanoTime()));
             }
         }
@@ -400,9 +402,17 @@ public final class Engine implements AutoCloseable {
     }
 
     private void release(Ticket ticket) {
+        release(ticket, false);
+    }
+
+    /** Frees the ticket's admission; {@code completes}: its stream completes next (the drain waits for that). */
+    private void release(Ticket ticket, boolean completes) {
         lock.lock();
         try {
             admittedCount--;
+            if (completes) {
+                completing++;
+            }
             while (!waiting.isEmpty() && admittedCount < cache.rows()) {
                 Ticket next = waiting.poll();
                 admittedCount++;
@@ -701,13 +711,23 @@ public final class Engine implements AutoCloseable {
         rowBusy[generation.row] = false;
         rowLastUsed[generation.row] = ++uses;
         generation.close();
-        release(generation.ticket);
+        release(generation.ticket, generation.finished);
         if (generation.finished) {
             try {
                 generation.ticket.sink.complete();
             }
             catch (Throwable failure) { // a subscriber failing on the completion: as on any other event
                 fail(generation.ticket, failure);
+            }
+            finally {
+                lock.lock();
+                try {
+                    completing--;
+                    drained.signalAll();
+                }
+                finally {
+                    lock.unlock();
+                }
             }
         }
     }
