@@ -1,9 +1,10 @@
-"""Starting and watching the app jar, for the scripts in bench/ (time-to-ready, soak)."""
+"""Starting and watching the app jar, for the scripts in bench/ (time-to-ready, soak) and deploy/haproxy/check."""
 import glob
 import os
 import re
 import socket
 import sys
+import time
 import urllib.request
 
 
@@ -20,6 +21,18 @@ def ready(port):
             return response.status == 200
     except OSError:
         return False
+
+
+def wait_ready(process, port, timeout, script, log):
+    """Seconds until the started app is ready; exits with one line when it stops first or is not ready in time."""
+    started = time.monotonic()
+    while not ready(port):
+        if process.poll() is not None:
+            sys.exit(f"{script}: the app stopped while starting (exit {process.returncode}); its log: {log}")
+        if time.monotonic() - started > timeout:
+            sys.exit(f"{script}: the app was not ready after {timeout} s; its log: {log}")
+        time.sleep(0.2)
+    return time.monotonic() - started
 
 
 def app_jar(given, script):
