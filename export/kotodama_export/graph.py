@@ -53,13 +53,44 @@ def _to_bfloat16(a: np.ndarray) -> np.ndarray:
     return (rounded >> 16).astype(np.uint16)
 
 
-class Graph:
+class Nodes:
+    """Nodes named by their path, in the order they were added."""
+
+    def __init__(self) -> None:
+        self.nodes: list[onnx.NodeProto] = []
+
+    def node(
+        self, op: str, inputs: list[str], name: str, outputs: int | list[str] = 1, domain: str = "", **attrs: object
+    ) -> list[str]:
+        """Adds a node named by its path; unnamed outputs are `{name}/output_{i}`, "" leaves one unused."""
+        names = [f"{name}/output_{i}" for i in range(outputs)] if isinstance(outputs, int) else outputs
+        self.nodes.append(helper.make_node(op, inputs, names, name=name, domain=domain or None, **attrs))
+        return names
+
+    def op(self, op: str, inputs: list[str], name: str, domain: str = "", **attrs: object) -> str:
+        """A node with one output, returned by name."""
+        return self.node(op, inputs, name, 1, domain, **attrs)[0]
+
+
+class Branch(Nodes):
+    """The body of an `If` branch: its nodes read the enclosing graph's values and initializers by name."""
+
+    def __init__(self, name: str) -> None:
+        super().__init__()
+        self.name = name
+
+    def proto(self, output: str, onnx_type: int) -> onnx.GraphProto:
+        """The branch as the `If` attribute, with `output` (of element type `onnx_type`) as its one output."""
+        return helper.make_graph(self.nodes, self.name, [], [helper.make_tensor_value_info(output, onnx_type, None)])
+
+
+class Graph(Nodes):
     """Nodes, graph inputs and outputs, and initializers streamed to `data_path`."""
 
     def __init__(self, data_path: Path) -> None:
+        super().__init__()
         self.data_path = data_path
         self._data: BinaryIO = open(data_path, "wb")
-        self.nodes: list[onnx.NodeProto] = []
         self.inputs: list[onnx.ValueInfoProto] = []
         self.outputs: list[onnx.ValueInfoProto] = []
         self.initializers: list[TensorProto] = []
@@ -91,18 +122,6 @@ class Graph:
             entry.key, entry.value = key, value
         self.initializers.append(tensor)
         return name
-
-    def node(
-        self, op: str, inputs: list[str], name: str, outputs: int | list[str] = 1, domain: str = "", **attrs: object
-    ) -> list[str]:
-        """Adds a node named by its path; unnamed outputs are `{name}/output_{i}`, "" leaves one unused."""
-        names = [f"{name}/output_{i}" for i in range(outputs)] if isinstance(outputs, int) else outputs
-        self.nodes.append(helper.make_node(op, inputs, names, name=name, domain=domain or None, **attrs))
-        return names
-
-    def op(self, op: str, inputs: list[str], name: str, domain: str = "", **attrs: object) -> str:
-        """A node with one output, returned by name."""
-        return self.node(op, inputs, name, 1, domain, **attrs)[0]
 
     def add_input(self, name: str, onnx_type: int, shape: list[int | str]) -> str:
         self.inputs.append(helper.make_tensor_value_info(name, onnx_type, shape))

@@ -21,7 +21,7 @@ import numpy as np
 from onnx import TensorProto
 
 from .checkpoint import Checkpoint, row_chunks
-from .graph import FLOAT32, DType, Graph
+from .graph import FLOAT32, DType, Graph, Nodes
 from .quant import BLOCK, quantize_int4
 from .rope import rotary_caches
 from .spec import ModelSpec
@@ -209,15 +209,16 @@ class LlamaBuilder:
         weight = self.g.raw(f"{name}/weight", self.act.onnx_type, [k, n], transposed())
         return self.g.op("MatMul", [x, weight], f"{name}/MatMul")
 
-    def _make_matmul_nbits(self, name: str, x: str, sources: list[str]) -> str:
+    def _make_matmul_nbits(self, name: str, x: str, sources: list[str], into: Nodes | None = None) -> str:
+        """The 4-bit matmul; its node goes into ``into`` (an If branch) or else the graph, its weights into the graph."""
         k = self.ckpt.shape(sources[0])[1]
         n = sum(self.ckpt.shape(s)[0] for s in sources)
         blocks = -(-k // BLOCK)
         packed, scales = self._quantized_rows(sources, name)
         weight = self.g.raw(f"{name}/weight.qdata", TensorProto.UINT8, [n, blocks, BLOCK // 2], packed)
         scale = self.g.weight(f"{name}/weight.scales", np.concatenate(scales()).reshape(-1), self.act)
-        return self.g.op("MatMulNBits", [x, weight, scale], f"{name}/MatMulNBits", domain="com.microsoft",
-                         K=k, N=n, bits=4, block_size=BLOCK, accuracy_level=self.p.accuracy_level)
+        return (into or self.g).op("MatMulNBits", [x, weight, scale], f"{name}/MatMulNBits", domain="com.microsoft",
+                                   K=k, N=n, bits=4, block_size=BLOCK, accuracy_level=self.p.accuracy_level)
 
     def _quantized_rows(self, sources: list[str], name: str) -> tuple[Iterator[bytes], Callable[[], list[np.ndarray]]]:
         """Quantizes the sources row slab by row slab: yields packed bytes; scales() is ready afterwards."""

@@ -11,7 +11,8 @@ writes into OUT_DIR:
   tiny-llama/                a random tiny-llama checkpoint (bf16)
   tiny-fp32/, tiny-int4/     its cpu exports
   generation-reference.json  per prompt: prompt ids and transformers' 64 greedy tokens (float32)
-  tiny-qwen3-moe/, moe-fp32/ a random tiny-qwen3-moe checkpoint (8 experts, top-2) and its cpu fp32 export
+  tiny-qwen3-moe/, moe-fp32/, moe-int4/  a random tiny-qwen3-moe checkpoint (8 experts, top-2) and its cpu
+                             fp32 and int4 exports (int4: the experts routed by the graph's own branches)
   generation-reference-moe.json  the same for tiny-qwen3-moe
   logits-reference.json      for the fp32 and int4 exports: input ids fed in steps, and the last-position
                              logits onnxruntime (Python) gives after each step, as float32 hex strings
@@ -57,7 +58,8 @@ def main(out: Path) -> None:
     prompt_ids = [tokenizer.encode(p, add_special_tokens=False).ids for p in PROMPTS]
     write_generation_reference(checkpoint, PROMPTS, prompt_ids, out / "generation-reference.json")
     moe = write_random_checkpoint(out / "tiny-qwen3-moe", preset="tiny-qwen3-moe", seed=1, force=True)
-    convert(moe, out / "moe-fp32", "cpu", "fp32", force=True)
+    for precision in ("fp32", "int4"):
+        convert(moe, out / f"moe-{precision}", "cpu", precision, force=True)
     write_generation_reference(moe, PROMPTS, prompt_ids, out / "generation-reference-moe.json")
     write_logits_reference(exports, prompt_ids[0], out / "logits-reference.json")
     write_demo_held_out(out / "demo-held-out.json")

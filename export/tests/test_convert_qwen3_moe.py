@@ -98,12 +98,20 @@ def test_the_graph_routes_each_token_to_the_experts_that_transformers_chooses(mo
         np.testing.assert_array_equal(ours, theirs, err_msg=f"layer {layer}")
 
 
-def test_int4_graph_computes_exactly_its_dequantized_experts(moe_checkpoint: Path, tmp_path: Path):
-    """QMoE against transformers running the same 4-bit weights dequantized (the router stays dense)."""
-    dequantized = dequantized_copy(moe_checkpoint, tmp_path / "dequantized",
+@pytest.mark.parametrize(("top_k", "norm_topk_prob"), [(2, True), (3, False)])
+def test_int4_graph_computes_exactly_its_dequantized_experts(tmp_path: Path, top_k: int, norm_topk_prob: bool):
+    """The routed int4 experts against transformers running the same 4-bit weights dequantized (the router
+    stays dense): the graph's own softmax, top-k and renormalization choose and weigh the experts as
+    transformers does, and each sparse layer has one conditional branch per expert instead of QMoE."""
+    checkpoint = _checkpoint(tmp_path, "moe", num_experts_per_tok=top_k, norm_topk_prob=norm_topk_prob)
+    dequantized = dequantized_copy(checkpoint, tmp_path / "dequantized",
                                    dense=lambda name: name.endswith("mlp.gate.weight"))
-    exported = convert(moe_checkpoint, tmp_path / "int4-level0", "cpu", "int4", accuracy_level=0)
-    assert any(n.op_type == "QMoE" for n in onnx.load(str(exported / "model.onnx"), load_external_data=False).graph.node)
+    exported = convert(checkpoint, tmp_path / "int4-level0", "cpu", "int4", accuracy_level=0)
+    nodes = onnx.load(str(exported / "model.onnx"), load_external_data=False).graph.node
+    assert not any(n.op_type in ("QMoE", "MoE") for n in nodes)
+    branches = [n.name for n in nodes if n.op_type == "If"]
+    experts = preset_config("tiny-qwen3-moe")["num_experts"]
+    assert branches == [f"/model/layers.{layer}/moe/experts.{e}/If" for layer in (0, 2) for e in range(experts)]
 
     result = run_verification(dequantized, exported, PROMPTS, new_tokens=32)
 

@@ -17,7 +17,8 @@ import static org.assertj.core.api.Assertions.assertThat;
 
 /**
  * The decoder's batched decode step, chunked prefill and reused prefixes give the logits of one
- * sequence run alone in one piece (fp32 exports of a Llama and a Qwen3-MoE, within 1e-4).
+ * sequence run alone in one piece, within 1e-4: fp32 exports of a Llama and a Qwen3-MoE, and the
+ * Qwen3-MoE in int4, whose graph routes each row of the batch to its own experts.
  */
 class BatchedDecoderIT {
 
@@ -59,7 +60,7 @@ class BatchedDecoderIT {
     }
 
     @ParameterizedTest
-    @ValueSource(strings = {"tiny-fp32", "moe-fp32"})
+    @ValueSource(strings = {"tiny-fp32", "moe-fp32", "moe-int4"})
     void eachRowOfABatchedDecodeStepGetsTheLogitsItGetsAlone(String model) throws Exception {
         int[][] prompts = prompts();
         try (Decoder decoder = load(model)) {
@@ -107,7 +108,7 @@ class BatchedDecoderIT {
     }
 
     @ParameterizedTest
-    @ValueSource(strings = {"tiny-fp32", "moe-fp32"})
+    @ValueSource(strings = {"tiny-fp32", "moe-fp32", "moe-int4"})
     void aPromptPrefilledInChunksGivesTheLogitsOfOneRun(String model) throws Exception {
         int[] prompt = prompts()[0];
         try (Decoder decoder = load(model)) {
@@ -128,7 +129,7 @@ class BatchedDecoderIT {
     }
 
     @ParameterizedTest
-    @ValueSource(strings = {"tiny-fp32", "moe-fp32"})
+    @ValueSource(strings = {"tiny-fp32", "moe-fp32", "moe-int4"})
     void aPrefixCopiedFromAnotherRowGivesTheLogitsOfAFullPrefill(String model) throws Exception {
         int[] first = prompts()[1];
         int shared = first.length - 4;
