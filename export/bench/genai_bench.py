@@ -2,6 +2,9 @@
 
     export/kotodama-export --python export/bench/genai_bench.py --model DIR --prompt-tokens 512 --new-tokens 64 --threads 2
 
+compare.sh runs it in a venv of genai-requirements.txt (the newest onnxruntime-genai and its ONNX Runtime);
+the exporter's venv has the genai that runs on the Java runtime's ONNX Runtime 1.29.0.
+
 Same prompt ids as Bench (the same splitmix64 rule, see prompt_ids), greedy, a KV cache of exactly
 prompt + new tokens, the CPU provider, one short warm-up. Progress goes to stderr; the last line on
 stdout is one JSON object with Bench's keys (all but java_overhead_frac).

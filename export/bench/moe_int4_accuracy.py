@@ -1,11 +1,12 @@
-"""QMoE int4 against transformers on trained weights, where top-1 agreement means something.
+"""The int4 mixture of experts against transformers on trained weights, where top-1 agreement means something.
 
     export/kotodama-export --python export/bench/moe_int4_accuracy.py --work /tmp/kotodama-moe [--steps 300]
 
 Random weights give nearly flat logits whose top tokens any 4-bit noise reorders, so this trains a
 small Qwen3-MoE (8 experts, top-2, per-head q/k norms; the demo model's corpus and tokenizer) for
---steps, exports it for the CPU in fp32 and int4, and compares both with transformers on held-out
-demo prompts (prefill and 32 decode steps each). Prints progress, then one JSON line per export.
+--steps, exports it for the CPU in fp32 and int4 (accuracy_level 4, the CPU default: int8 activations
+inside MatMulNBits; and 0: float32 activations), and compares each with transformers on held-out demo
+prompts (prefill and 32 decode steps each). Prints progress, then one JSON line per export.
 """
 
 from __future__ import annotations
@@ -41,11 +42,11 @@ def main() -> None:
     train.train(checkpoint, steps=args.steps, samples=8000, tokens_per_batch=train.TOKENS_PER_BATCH, lr=train.LR,
                 force=True, make_model=small_qwen3_moe)
     prompts = [corpus.prompt(c) for c in corpus.generate(args.prompts, seed=7, split="held_out")]
-    for precision in ("fp32", "int4"):
-        exported = convert(checkpoint, args.work / f"cpu-{precision}", "cpu", precision, force=True,
-                           chat_format="harmony")
+    for precision, level in (("fp32", None), ("int4", 4), ("int4", 0)):
+        exported = convert(checkpoint, args.work / f"cpu-{precision}-{level}", "cpu", precision, force=True,
+                           accuracy_level=level, chat_format="harmony")
         result = run_verification(checkpoint, exported, prompts, new_tokens=32)
-        print(json.dumps({"steps": args.steps, **result}), flush=True)
+        print(json.dumps({"steps": args.steps, "precision": precision, "accuracy_level": level, **result}), flush=True)
 
 
 if __name__ == "__main__":
