@@ -73,7 +73,12 @@ class Nodes:
 
 
 class Branch(Nodes):
-    """The body of an `If` branch: its nodes read the enclosing graph's values and initializers by name."""
+    """The body of an `If` branch: its nodes read the enclosing graph's values and initializers by name.
+
+    Weights stay initializers of the top-level graph. ONNX Runtime 1.29 prepacks a branch's MatMulNBits
+    weights from there; as initializers of the branch itself they raised an 8-layer MoE's
+    peak RSS from 7.2 to 10.9 GB, and in a branch nested one level deeper they were not prepacked at all
+    (30 times slower)."""
 
     def __init__(self, name: str) -> None:
         super().__init__()
