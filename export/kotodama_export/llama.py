@@ -159,10 +159,13 @@ class LlamaBuilder:
         base = f"/model/layers.{layer}/mlp"
         gate = self.make_matmul(f"{base}/gate_proj", x, [hf(layer, "mlp.gate_proj")])
         up = self.make_matmul(f"{base}/up_proj", x, [hf(layer, "mlp.up_proj")])
-        sigmoid = self.g.op("Sigmoid", [gate], f"{base}/act_fn/Sigmoid")
-        silu = self.g.op("Mul", [gate, sigmoid], f"{base}/act_fn/Mul")
-        product = self.g.op("Mul", [silu, up], f"{base}/Mul")
-        return self.make_matmul(f"{base}/down_proj", product, [hf(layer, "mlp.down_proj")])
+        return self.make_matmul(f"{base}/down_proj", self.make_swiglu(base, gate, up), [hf(layer, "mlp.down_proj")])
+
+    def make_swiglu(self, base: str, gate: str, up: str, into: Nodes | None = None) -> str:
+        """SiLU(gate) · up: gate ─► Sigmoid ─► Mul (SiLU) ─► Mul up; the nodes go into ``into`` or the graph."""
+        nodes = into or self.g
+        silu = nodes.op("Mul", [gate, nodes.op("Sigmoid", [gate], f"{base}/act_fn/Sigmoid")], f"{base}/act_fn/Mul")
+        return nodes.op("Mul", [silu, up], f"{base}/Mul")
 
     def make_lm_head(self, x: str) -> None:
         """

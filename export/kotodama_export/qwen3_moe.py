@@ -124,13 +124,12 @@ class Qwen3MoeBuilder(LlamaBuilder):
             fused = self._make_matmul_nbits(f"{name}/gate_up_proj", x, [hf(layer, f"{source}.gate_proj"),
                                                                         hf(layer, f"{source}.up_proj")], into=then)
             gate, up = then.node("Split", [fused], f"{name}/Split", outputs=2, axis=-1, num_outputs=2)
-            silu = then.op("Mul", [gate, then.op("Sigmoid", [gate], f"{name}/Sigmoid")], f"{name}/Mul")
-            down = self._make_matmul_nbits(f"{name}/down_proj", then.op("Mul", [silu, up], f"{name}/Mul_1"),
+            down = self._make_matmul_nbits(f"{name}/down_proj", self.make_swiglu(name, gate, up, into=then),
                                            [hf(layer, f"{source}.down_proj")], into=then)
             scale = then.op("Unsqueeze", [then.op("Gather", [column, picked], f"{name}/Gather_2", axis=0), flat],
                             f"{name}/Unsqueeze")
             at = then.op("Unsqueeze", [picked, flat], f"{name}/Unsqueeze_1")
-            added = then.op("ScatterND", [total, at, then.op("Mul", [down, scale], f"{name}/Mul_2")],
+            added = then.op("ScatterND", [total, at, then.op("Mul", [down, scale], f"{name}/Mul_1")],
                             f"{name}/ScatterND", reduction="add")
             same = Branch(f"{name}/else")
             kept = same.op("Identity", [total], f"{name}/Identity")
