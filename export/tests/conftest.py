@@ -8,6 +8,7 @@ from pathlib import Path
 import pytest
 
 from kotodama_export.convert import convert
+from kotodama_export.quant import DEFAULT_METHOD
 from kotodama_export.random_checkpoint import shared_dir, write_random_checkpoint
 
 JAPANESE_PROMPT = "日本の首都はどこですか？東京について三つの文で説明してください。"
@@ -57,15 +58,16 @@ def genai_greedy(model_dir: Path, ids: list[int], new_tokens: int) -> list[int]:
     return tokens
 
 
-def dequantized_copy(checkpoint: Path, out: Path, dense: Callable[[str], bool] = lambda name: False) -> Path:
-    """``checkpoint`` with every matrix replaced by its int4 round trip (what an int4 export computes),
-    except those that ``dense`` names; the side files copied. transformers on it gives an int4 graph's
-    logits exactly, which separates graph errors from quantization error."""
+def dequantized_copy(checkpoint: Path, out: Path, dense: Callable[[str], bool] = lambda name: False,
+                     method: str = DEFAULT_METHOD) -> Path:
+    """``checkpoint`` with every matrix replaced by its int4 round trip by ``method`` (what an int4 export
+    computes), except those that ``dense`` names; the side files copied. transformers on it gives an int4
+    graph's logits exactly, which separates graph errors from quantization error."""
     import torch
     from safetensors.torch import save_file
 
     from kotodama_export.checkpoint import Checkpoint
-    from kotodama_export.quant import dequantize_int4, quantize_int4
+    from kotodama_export.quant import METHODS, dequantize, quantize
 
     out.mkdir()
     with Checkpoint(checkpoint) as ckpt:
@@ -73,7 +75,7 @@ def dequantized_copy(checkpoint: Path, out: Path, dense: Callable[[str], bool] =
         for name in ckpt.names():
             w = ckpt.tensor(name)
             keep = w.ndim != 2 or dense(name)
-            tensors[name] = torch.from_numpy(w if keep else dequantize_int4(*quantize_int4(w)))
+            tensors[name] = torch.from_numpy(w if keep else dequantize(quantize(w, METHODS[method]), w.shape[1]))
     save_file(tensors, out / "model.safetensors")
     for f in checkpoint.iterdir():
         if f.suffix != ".safetensors" and not f.name.endswith(".index.json"):

@@ -94,6 +94,13 @@ def test_unknown_target_or_precision_lists_the_valid_ones(tiny_checkpoint: Path,
     assert_one_line_error(result, *words)
 
 
+def test_a_quantization_method_for_float_weights_says_it_needs_int4(tiny_checkpoint: Path, tmp_path: Path):
+    result = run_cli(*convert_args(tiny_checkpoint, tmp_path / "out", "cpu", "fp32"), "--quant", "mse")
+
+    assert_one_line_error(result, "--quant", "precision fp32")
+    assert not (tmp_path / "out").exists()
+
+
 def test_existing_out_dir_is_not_replaced_without_force(tiny_checkpoint: Path, tmp_path: Path):
     out = tmp_path / "out"
     out.mkdir()
