@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 from onnx import TensorProto
@@ -57,6 +57,7 @@ class LlamaBuilder:
         self.p = precision
         self.act = precision.activations
         self.progress = progress
+        self.embedding: QuantizedWeights | None = None  # the int4 embedding's weights, shared by a tied lm_head
 
     def build(self) -> None:
         """
@@ -101,11 +102,21 @@ class LlamaBuilder:
     def make_embedding(self, ids: str) -> str:
         name = "/model/embed_tokens"
         vocab, hidden = self.spec.vocab_size, self.spec.hidden_size
-        if self.p.int4_embedding and hidden % self.p.quant.block == 0:
-            data, scale, *zero = self._quantized(name, [EMBED], [vocab, hidden * self.p.quant.bits // 8], rows=vocab)
-            return self.g.op("GatherBlockQuantized", [data, ids, scale, *zero], f"{name}/GatherBlockQuantized",
-                             domain="com.microsoft", bits=self.p.quant.bits, block_size=self.p.quant.block,
-                             gather_axis=0, quantize_axis=1)
+        method = self.p.quant
+        if self.p.int4_embedding and hidden % method.block == 0:
+            # MatMulNBits's layout, so that a tied lm_head reads the same initializers (make_lm_head); the
+            # gather sees it as [vocab, blocks, block] quantized along its last axis.
+            blocks = hidden // method.block
+            self.embedding = weights = self._quantized(name, [EMBED], [vocab, blocks, method.block * method.bits // 8],
+                                                       gather_rows=vocab)
+            scales = self.g.op("Reshape", [weights.scales, self.g.constant(f"{name}/scales_shape",
+                                                                           np.array([vocab, blocks, 1]))],
+                               f"{name}/Reshape")
+            rows = self.g.op("GatherBlockQuantized", [weights.data, ids, scales, *weights.gather_zero_points],
+                             f"{name}/GatherBlockQuantized", domain="com.microsoft", bits=method.bits,
+                             block_size=method.block, gather_axis=0, quantize_axis=2)
+            return self.g.op("Reshape", [rows, self.g.constant(f"{name}/hidden_shape", np.array([0, 0, hidden]))],
+                             f"{name}/Reshape_1")
         rows = (self.act.to_bytes(self.ckpt.rows(EMBED, a, b)) for a, b in row_chunks(vocab, hidden * 4))
         table = self.g.raw(f"{name}/weight", self.act.onnx_type, [vocab, hidden], rows)
         return self.g.op("Gather", [table, ids], f"{name}/Gather", axis=0)
@@ -177,8 +188,10 @@ class LlamaBuilder:
         ends = self.g.constant("/lm_head/last/ends", np.array([np.iinfo(np.int64).max], dtype=np.int64))
         axes = self.g.constant("/lm_head/last/axes", np.array([1], dtype=np.int64))
         last = self.g.op("Slice", [x, starts, ends, axes], "/lm_head/last/Slice")
-        source = EMBED if self.spec.tie_word_embeddings else LM_HEAD
-        logits = self.make_matmul("/lm_head", last, [source])
+        if self.spec.tie_word_embeddings and self.embedding is not None:
+            logits = self._make_matmul_nbits("/lm_head", last, [EMBED], weights=self.embedding)
+        else:
+            logits = self.make_matmul("/lm_head", last, [EMBED if self.spec.tie_word_embeddings else LM_HEAD])
         if self.act is not FLOAT32:
             logits = self.g.op("Cast", [logits], "/lm_head/Cast", to=TensorProto.FLOAT)
         self.g.node("Identity", [logits], "/logits/Identity", outputs=["logits"])
@@ -212,23 +225,27 @@ class LlamaBuilder:
         weight = self.g.raw(f"{name}/weight", self.act.onnx_type, [k, n], transposed())
         return self.g.op("MatMul", [x, weight], f"{name}/MatMul")
 
-    def _make_matmul_nbits(self, name: str, x: str, sources: list[str], into: Nodes | None = None) -> str:
-        """The 4-bit matmul; its node goes into ``into`` (an If branch) or else the graph, its weights into the graph."""
+    def _make_matmul_nbits(self, name: str, x: str, sources: list[str], into: Nodes | None = None,
+                           weights: QuantizedWeights | None = None) -> str:
+        """The 4-bit matmul; its node goes into ``into`` (an If branch) or else the graph, its weights (made
+        here unless given) into the graph."""
         method = self.p.quant
         k = self.ckpt.shape(sources[0])[1]
         n = sum(self.ckpt.shape(s)[0] for s in sources)
         blocks = -(-k // method.block)
-        weight, scale, *zero = self._quantized(name, sources, [n, blocks, method.block * method.bits // 8])
-        return (into or self.g).op("MatMulNBits", [x, weight, scale, *zero], f"{name}/MatMulNBits",
+        w = weights or self._quantized(name, sources, [n, blocks, method.block * method.bits // 8])
+        return (into or self.g).op("MatMulNBits", [x, w.data, w.scales, *w.zero_points], f"{name}/MatMulNBits",
                                    domain="com.microsoft", K=k, N=n, bits=method.bits, block_size=method.block,
                                    accuracy_level=self.p.accuracy_level)
 
-    def _quantized(self, name: str, sources: list[str], data_shape: list[int], rows: int | None = None) -> list[str]:
-        """The sources, stacked along their rows, quantized by the export's method row slab by row slab:
-        [data, scales] and, for an asymmetric method, the packed zero points (initializers of the graph);
-        scales and zero points flat (MatMulNBits) or, given ``rows``, [rows, ...] (GatherBlockQuantized)."""
+    def _quantized(self, name: str, sources: list[str], data_shape: list[int],
+                   gather_rows: int | None = None) -> QuantizedWeights:
+        """The sources, stacked along their rows, quantized by the export's method row slab by row slab, as
+        initializers of the graph in MatMulNBits's layout; with ``gather_rows``, the zero points also one
+        per byte, [rows, blocks, 1], as GatherBlockQuantized reads them along its last axis."""
         scales: list[np.ndarray] = []
         zeros: list[np.ndarray] = []
+        unpacked: list[np.ndarray] = []
 
         def data() -> Iterator[bytes]:
             for source in sources:
@@ -238,12 +255,29 @@ class LlamaBuilder:
                     scales.append(q.scales)
                     if q.zero_points is not None:
                         zeros.append(q.packed_zero_points())
+                        unpacked.append(q.zero_points)
                     yield q.data.tobytes()
 
-        names = [self.g.raw(f"{name}/weight.qdata", TensorProto.UINT8, data_shape, data())]
-        shape = (-1,) if rows is None else (rows, -1)
-        names.append(self.g.weight(f"{name}/weight.scales", np.concatenate(scales).reshape(shape), self.act))
+        packed_data = self.g.raw(f"{name}/weight.qdata", TensorProto.UINT8, data_shape, data())
+        weights = QuantizedWeights(packed_data, self.g.weight(f"{name}/weight.scales",
+                                                              np.concatenate(scales).reshape(-1), self.act))
         if zeros:
-            packed = np.concatenate(zeros).reshape(shape)
-            names.append(self.g.raw(f"{name}/weight.zero_points", TensorProto.UINT8, packed.shape, [packed.tobytes()]))
-        return names
+            packed = np.concatenate(zeros).reshape(-1)
+            weights.zero_points.append(self.g.raw(f"{name}/weight.zero_points", TensorProto.UINT8, packed.shape,
+                                                  [packed.tobytes()]))
+            if gather_rows is not None:
+                each = np.concatenate(unpacked).reshape(gather_rows, -1, 1)
+                weights.gather_zero_points.append(self.g.raw(f"{name}/weight.zero_points_by_block", TensorProto.UINT8,
+                                                             each.shape, [each.tobytes()]))
+        return weights
+
+
+@dataclass
+class QuantizedWeights:
+    """The initializers of one quantized matrix: data and scales, and the zero points of an asymmetric
+    method (in MatMulNBits's layout, and in GatherBlockQuantized's when the matrix is an embedding)."""
+
+    data: str
+    scales: str
+    zero_points: list[str] = field(default_factory=list)
+    gather_zero_points: list[str] = field(default_factory=list)

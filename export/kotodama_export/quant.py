@@ -6,6 +6,9 @@ of `bits` bits, and W ~= (q - zero_point) * scale per block.
   data         uint8 [N, K/block, block*bits/8]  4 bits: two per byte, the even element in the low nibble
   scales       float [N, K/block]
   zero_points  uint8 [N, ceil(K/block * bits/8)] packed the same way, or absent: then 2^(bits-1) (8 or 128)
+An int4 embedding is stored the same way and gathered by GatherBlockQuantized as [N, K/block, block]
+quantized along its last axis (zero points one per byte, [N, K/block, 1]), so that a tied lm_head's
+MatMulNBits reads the same data and scales.
 
 How the integers are chosen is a Method (`convert --quant`):
   rtn  symmetric round-to-nearest, 4 bits, block 32: the scale keeps the sign of the block's largest

@@ -181,3 +181,21 @@ def _config_dir(tmp_path: Path, **overrides: object) -> Path:
     directory.mkdir(exist_ok=True)
     (directory / "config.json").write_text(json.dumps(values))
     return directory
+
+
+def test_tied_int4_export_stores_the_embedding_once_and_computes_exactly(tmp_path: Path):
+    """A tied lm_head reads the embedding's int4 initializers (the file holds the table once) and the graph
+    still equals transformers on the dequantized weights (accuracy_level 0)."""
+    config = _config_dir(tmp_path, tie_word_embeddings=True, num_hidden_layers=2)
+    checkpoint = write_random_checkpoint(tmp_path / "tied", config=config / "config.json", seed=4)
+    exported = convert(checkpoint, tmp_path / "tied-int4", "cpu", "int4", accuracy_level=0)
+    graph = onnx.load(str(exported / "model.onnx"), load_external_data=False).graph
+    readers = {name: [n.op_type for n in graph.node if name in n.input]
+               for name in ("/model/embed_tokens/weight.qdata", "/model/embed_tokens/weight.scales")}
+
+    assert readers["/model/embed_tokens/weight.qdata"] == ["GatherBlockQuantized", "MatMulNBits"]
+    assert sorted(readers["/model/embed_tokens/weight.scales"]) == ["MatMulNBits", "Reshape"]
+    assert not [t for t in graph.initializer if t.name.startswith("/lm_head/weight")]
+    result = run_verification(dequantized_copy(checkpoint, tmp_path / "dequantized"), exported, PROMPTS[:2],
+                              new_tokens=16)
+    assert result["max_abs_logit_diff"] <= 1e-3 and result["greedy_match"]
