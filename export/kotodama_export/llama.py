@@ -107,8 +107,9 @@ class LlamaBuilder:
             # MatMulNBits's layout, so that a tied lm_head reads the same initializers (make_lm_head); the
             # gather sees it as [vocab, blocks, block] quantized along its last axis.
             blocks = hidden // method.block
-            self.embedding = weights = self._quantized(name, [EMBED], [vocab, blocks, method.block * method.bits // 8],
-                                                       gather_rows=vocab)
+            weights = self._quantized(name, [EMBED], [vocab, blocks, method.block * method.bits // 8],
+                                      gather_rows=vocab, matmul=self.spec.tie_word_embeddings)
+            self.embedding = weights if self.spec.tie_word_embeddings else None
             scales = self.g.op("Reshape", [weights.scales, self.g.constant(f"{name}/scales_shape",
                                                                            np.array([vocab, blocks, 1]))],
                                f"{name}/Reshape")
@@ -239,10 +240,11 @@ class LlamaBuilder:
                                    accuracy_level=self.p.accuracy_level)
 
     def _quantized(self, name: str, sources: list[str], data_shape: list[int],
-                   gather_rows: int | None = None) -> QuantizedWeights:
+                   gather_rows: int | None = None, matmul: bool = True) -> QuantizedWeights:
         """The sources, stacked along their rows, quantized by the export's method row slab by row slab, as
-        initializers of the graph in MatMulNBits's layout; with ``gather_rows``, the zero points also one
-        per byte, [rows, blocks, 1], as GatherBlockQuantized reads them along its last axis."""
+        initializers of the graph in MatMulNBits's layout; with ``gather_rows``, the zero points one per
+        byte, [rows, blocks, 1], as GatherBlockQuantized reads them along its last axis (and, unless
+        ``matmul``, only so)."""
         scales: list[np.ndarray] = []
         zeros: list[np.ndarray] = []
         unpacked: list[np.ndarray] = []
@@ -261,14 +263,14 @@ class LlamaBuilder:
         packed_data = self.g.raw(f"{name}/weight.qdata", TensorProto.UINT8, data_shape, data())
         weights = QuantizedWeights(packed_data, self.g.weight(f"{name}/weight.scales",
                                                               np.concatenate(scales).reshape(-1), self.act))
-        if zeros:
+        if zeros and matmul:
             packed = np.concatenate(zeros).reshape(-1)
             weights.zero_points.append(self.g.raw(f"{name}/weight.zero_points", TensorProto.UINT8, packed.shape,
                                                   [packed.tobytes()]))
-            if gather_rows is not None:
-                each = np.concatenate(unpacked).reshape(gather_rows, -1, 1)
-                weights.gather_zero_points.append(self.g.raw(f"{name}/weight.zero_points_by_block", TensorProto.UINT8,
-                                                             each.shape, [each.tobytes()]))
+        if zeros and gather_rows is not None:
+            each = np.concatenate(unpacked).reshape(gather_rows, -1, 1)
+            weights.gather_zero_points.append(self.g.raw(f"{name}/weight.zero_points_by_block", TensorProto.UINT8,
+                                                         each.shape, [each.tobytes()]))
         return weights
 
 

@@ -199,3 +199,10 @@ def test_tied_int4_export_stores_the_embedding_once_and_computes_exactly(tmp_pat
     result = run_verification(dequantized_copy(checkpoint, tmp_path / "dequantized"), exported, PROMPTS[:2],
                               new_tokens=16)
     assert result["max_abs_logit_diff"] <= 1e-3 and result["greedy_match"]
+
+
+def test_every_int4_initializer_is_read_by_a_node(tiny_int4: Path):
+    graph = onnx.load(str(tiny_int4 / "model.onnx"), load_external_data=False).graph
+    read = {name for node in graph.node for name in node.input}
+
+    assert [t.name for t in graph.initializer if t.name not in read] == []
