@@ -3,7 +3,8 @@
 # sdist vendors (a pinned release, fetched with pip like the exporter's packages), into a cache outside
 # the repository. CPU only, GGML_NATIVE, no CURL, OpenSSL or web UI.
 #   export/bench/llamacpp.sh build         download, unpack and build (skipped when built); prints the paths
-#   export/bench/llamacpp.sh path          the bin directory (llama-server, llama-bench, llama-quantize, llama-cli)
+#   export/bench/llamacpp.sh path          the bin directory (llama-server, llama-bench, llama-quantize, llama-cli,
+#                                          llama-perplexity, llama-tokenize)
 #   export/bench/llamacpp.sh bench GGUF [PROMPT_TOKENS [NEW_TOKENS [THREADS]]]   llama-bench's JSON (512 64 2)
 #   KOTODAMA_BENCH_CACHE   the cache (default: ~/.cache/kotodama-bench)
 set -euo pipefail
@@ -12,7 +13,7 @@ version=0.3.36
 # sdist's git is shallow, so llama.cpp's own build-info would count 1 commit and call it b1
 commit=0c1e57098bba43ac29e6e3b677cdceebdd22334f build_number=11312
 dir="${KOTODAMA_BENCH_CACHE:-$HOME/.cache/kotodama-bench}/llama.cpp-$version"
-tools=(llama-server llama-bench llama-quantize llama-cli)
+tools=(llama-server llama-bench llama-quantize llama-cli llama-perplexity llama-tokenize)
 
 build() {
   if [ -f "$dir/bin/BUILD" ]; then
