@@ -15,8 +15,13 @@ commit=0c1e57098bba43ac29e6e3b677cdceebdd22334f build_number=11312
 dir="${KOTODAMA_BENCH_CACHE:-$HOME/.cache/kotodama-bench}/llama.cpp-$version"
 tools=(llama-server llama-bench llama-quantize llama-cli llama-perplexity llama-tokenize)
 
+built() {  # every tool of the list is there (a cache built before a tool joined it is built again)
+  [ -f "$dir/bin/BUILD" ] || return 1
+  for tool in "${tools[@]}"; do [ -x "$dir/bin/$tool" ] || return 1; done
+}
+
 build() {
-  if [ -f "$dir/bin/BUILD" ]; then
+  if built; then
     echo "llama.cpp already built: $(cat "$dir/bin/BUILD")" >&2
   else
     local started=$SECONDS sdist="$dir/llama_cpp_python-$version.tar.gz" head
