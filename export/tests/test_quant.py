@@ -19,12 +19,13 @@ def _session(node: helper.NodeProto, inputs: list, output_shape: list, initializ
     return ort.InferenceSession(model.SerializeToString(), providers=["CPUExecutionProvider"])
 
 
-def _initializers(q: Quantized, data_shape: list[int], rows: int | None = None) -> list:
-    shape = (-1,) if rows is None else (rows, -1)
-    tensors = [numpy_helper.from_array(q.data.reshape(data_shape), "data"),
-               numpy_helper.from_array(q.scales.reshape(shape), "scales")]
+def _initializers(q: Quantized, gather: bool = False) -> list:
+    """As the exporter writes them: MatMulNBits's layout, or (gather) the embedding's for GatherBlockQuantized."""
+    tensors = [numpy_helper.from_array(q.data, "data"),
+               numpy_helper.from_array(q.scales.reshape((*q.scales.shape, 1) if gather else (-1,)), "scales")]
     if q.zero_points is not None:
-        tensors.append(numpy_helper.from_array(q.packed_zero_points().reshape(shape), "zero_points"))
+        zero = q.zero_points[..., None] if gather else q.packed_zero_points().reshape(-1)
+        tensors.append(numpy_helper.from_array(zero, "zero_points"))
     return tensors
 
 
@@ -39,36 +40,42 @@ def _weights(n: int, k: int) -> np.ndarray:
 
 
 @pytest.mark.parametrize("method", sorted(METHODS))
-@pytest.mark.parametrize("k", [96, 80], ids=["3 blocks", "padded"])
-def test_matmul_nbits_computes_the_dequantized_weights(method: str, k: int):
+@pytest.mark.parametrize("k", [64, 96, 80, 112], ids=["2 blocks", "3 blocks", "3 padded", "4 padded"])
+@pytest.mark.parametrize("level", [0, 4])
+def test_matmul_nbits_computes_the_dequantized_weights(method: str, k: int, level: int):
+    """At accuracy_level 4 the kernel rounds the activations to int8 per block: about 1% (ORT-OPS.md)."""
     n = 24
     w = _weights(n, k)
     q = quantize(w, METHODS[method])
-    blocks = q.scales.shape[1]
     names = ["x", "data", "scales"] + (["zero_points"] if q.zero_points is not None else [])
     node = helper.make_node("MatMulNBits", names, ["y"], domain="com.microsoft", K=k, N=n, bits=q.bits,
-                            block_size=q.block, accuracy_level=0)
+                            block_size=q.block, accuracy_level=level)
     session = _session(node, [helper.make_tensor_value_info("x", TensorProto.FLOAT, [2, k])], [2, n],
-                       _initializers(q, [n, blocks, q.block * q.bits // 8]))
+                       _initializers(q))
     x = np.random.default_rng(4).standard_normal((2, k)).astype(np.float32)
+    expected = x @ dequantize(q, k).T
 
-    np.testing.assert_allclose(session.run(None, {"x": x})[0], x @ dequantize(q, k).T, rtol=1e-5, atol=1e-5)
+    tolerance = 1e-5 if level == 0 else 0.02 * np.abs(expected).max()
+    np.testing.assert_allclose(session.run(None, {"x": x})[0], expected, rtol=0, atol=tolerance)
     assert np.abs(dequantize(q, k) - w).max() <= np.abs(w).max() / 7  # a round trip, not noise
 
 
 @pytest.mark.parametrize("method", sorted(METHODS))
 def test_gather_block_quantized_returns_the_dequantized_rows(method: str):
+    """The embedding as the exporter writes it: MatMulNBits's data [vocab, blocks, 16] gathered along its last
+    axis, scales [vocab, blocks, 1], zero points one a byte [vocab, blocks, 1]; 3 blocks a row."""
     vocab, hidden = 40, 96
     w = _weights(vocab, hidden)
     q = quantize(w, METHODS[method])
     names = ["data", "ids", "scales"] + (["zero_points"] if q.zero_points is not None else [])
     node = helper.make_node("GatherBlockQuantized", names, ["y"], domain="com.microsoft", bits=q.bits,
-                            block_size=q.block, gather_axis=0, quantize_axis=1)
-    session = _session(node, [helper.make_tensor_value_info("ids", TensorProto.INT64, [3])], [3, hidden],
-                       _initializers(q, [vocab, hidden * q.bits // 8], rows=vocab))
+                            block_size=q.block, gather_axis=0, quantize_axis=2)
+    session = _session(node, [helper.make_tensor_value_info("ids", TensorProto.INT64, [3])], [3, 3, 32],
+                       _initializers(q, gather=True))
     ids = np.array([0, 1, 39])
 
-    np.testing.assert_allclose(session.run(None, {"ids": ids})[0], dequantize(q, hidden)[ids], rtol=1e-6, atol=1e-7)
+    np.testing.assert_allclose(session.run(None, {"ids": ids})[0].reshape(3, hidden), dequantize(q, hidden)[ids],
+                               rtol=1e-6, atol=1e-7)
 
 
 def test_mse_loses_less_than_round_to_nearest_and_keeps_zeros_and_constant_blocks_exact():
