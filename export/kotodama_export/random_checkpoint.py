@@ -56,6 +56,7 @@ def llama_tensors(config: dict) -> Iterator[tuple[str, tuple[int, ...]]]:
     heads, kv_heads = config["num_attention_heads"], config.get("num_key_value_heads", config["num_attention_heads"])
     d = config.get("head_dim") or h // heads
     moe = config["architectures"][0] == "Qwen3MoeForCausalLM"
+    experts = config.get("num_experts", config.get("num_local_experts", 0))  # transformers 5 saves the latter
     yield EMBED, (v, h)
     for layer in range(config["num_hidden_layers"]):
         yield hf(layer, "input_layernorm"), (h,)
@@ -67,9 +68,9 @@ def llama_tensors(config: dict) -> Iterator[tuple[str, tuple[int, ...]]]:
             yield hf(layer, "self_attn.q_norm"), (d,)
             yield hf(layer, "self_attn.k_norm"), (d,)
         yield hf(layer, "post_attention_layernorm"), (h,)
-        if moe and is_sparse_layer(layer, config.get("num_experts", 0), config.get("mlp_only_layers") or [],
+        if moe and is_sparse_layer(layer, experts, config.get("mlp_only_layers") or [],
                                    config.get("decoder_sparse_step") or 1):
-            experts, mi = config["num_experts"], config["moe_intermediate_size"]
+            mi = config["moe_intermediate_size"]
             yield hf(layer, "mlp.gate"), (experts, h)
             for e in range(experts):
                 yield hf(layer, f"mlp.experts.{e}.gate_proj"), (mi, h)

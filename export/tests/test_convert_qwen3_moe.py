@@ -29,6 +29,21 @@ def moe_checkpoint(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return _checkpoint(tmp_path_factory.mktemp("moe"), "tiny-qwen3-moe")
 
 
+def test_a_config_that_names_its_experts_num_local_experts_gets_them(tmp_path: Path):
+    """transformers 5 saves a Qwen3-MoE's expert count as num_local_experts; `random --config` reads either."""
+    values = preset_config("tiny-qwen3-moe")
+    values["num_local_experts"] = values.pop("num_experts")
+    config = tmp_path / "config.json"
+    config.write_text(json.dumps(values), encoding="utf-8")
+    checkpoint = write_random_checkpoint(tmp_path / "moe", config=config, seed=5)
+    exported = convert(checkpoint, tmp_path / "fp32", "cpu", "fp32")
+
+    graph = onnx.load(str(exported / "model.onnx"), load_external_data=False).graph
+
+    assert "MoE" in [n.op_type for n in graph.node]
+    assert run_verification(checkpoint, exported, PROMPTS[:1], new_tokens=8)["greedy_match"]
+
+
 @pytest.mark.parametrize(("top_k", "norm_topk_prob"), [(2, True), (2, False), (8, True), (8, False)])
 def test_fp32_export_equals_transformers_over_prefill_and_32_decode_steps(tmp_path: Path, top_k: int,
                                                                             norm_topk_prob: bool):
