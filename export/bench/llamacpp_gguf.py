@@ -241,9 +241,6 @@ class Tensor:
 def gguf_tensors(checkpoint: Checkpoint, spec: ModelSpec, arch: gguf.MODEL_ARCH) -> list[Tensor]:
     """The GGUF's tensors, in checkpoint order, every checkpoint tensor in exactly one."""
     config = json.loads((checkpoint.directory / "config.json").read_text(encoding="utf-8"))
-    if spec.num_experts:  # as read_spec read them: transformers 5 writes num_experts as num_local_experts
-        config |= {"num_experts": spec.num_experts, "moe_intermediate_size": spec.moe_intermediate_size,
-                   "mlp_only_layers": list(spec.mlp_only_layers), "decoder_sparse_step": spec.decoder_sparse_step}
     if spec.tie_word_embeddings and LM_HEAD in checkpoint.names():
         raise ExportError("config.json ties the embeddings, but the checkpoint has its own lm_head.weight")
     names = gguf.get_tensor_name_map(arch, spec.num_layers)
