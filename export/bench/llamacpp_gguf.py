@@ -46,6 +46,7 @@ import gguf
 import numpy as np
 from google.protobuf.message import DecodeError
 from sentencepiece import sentencepiece_model_pb2 as sp_pb2
+from tokenizers import Tokenizer
 
 from kotodama_export.checkpoint import Checkpoint, row_chunks
 from kotodama_export.errors import ExportError
@@ -208,6 +209,15 @@ def with_added_tokens(pieces: Vocab, checkpoint: Path) -> Vocab:
         scores[int(i)] = -1000.0
         types[int(i)] = int(gguf.TokenType.CONTROL if entry.get("special") else gguf.TokenType.USER_DEFINED)
     return tokens, scores, types
+
+
+def perplexity_ids(tokenizer_json: Path, text: Path) -> list[int]:
+    """The Hugging Face tokenizer's ids of a text as llama-perplexity -f reads it: the file's characters
+    untranslated (no newline conversion), one trailing newline dropped, no special tokens added."""
+    with open(text, encoding="utf-8", newline="") as f:
+        body = f.read()
+    body = body[:-1] if body.endswith("\n") else body
+    return Tokenizer.from_file(str(tokenizer_json)).encode(body, add_special_tokens=False).ids
 
 
 def id_marker(token: int) -> str:

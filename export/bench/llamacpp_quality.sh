@@ -95,11 +95,10 @@ if [ "$hf_ids" = 1 ]; then  # the text's HF ids as id markers, which the --id-ma
   ppl_text="$work/text.hf-ids.txt"
   PYTHONPATH="$here:$here/..:$PYTHONPATH" "$python" - "$checkpoint" "$text" "$ppl_text" <<'PY'
 import sys
-from tokenizers import Tokenizer
-from llamacpp_gguf import id_marker
+from pathlib import Path
+from llamacpp_gguf import id_marker, perplexity_ids
 checkpoint, text, out = sys.argv[1:]
-body = open(text, encoding="utf-8", newline="").read()
-ids = Tokenizer.from_file(f"{checkpoint}/tokenizer.json").encode(body[:-1] if body.endswith("\n") else body, add_special_tokens=False).ids
+ids = perplexity_ids(Path(checkpoint) / "tokenizer.json", Path(text))
 with open(out, "w", encoding="utf-8", newline="") as f:
     f.write("".join(id_marker(i) for i in ids))
 PY
@@ -131,10 +130,11 @@ for q in Q4_0 Q4_K_M; do
   run_ppl "$q.ppl.log" "Same top p:" --kl-divergence -m "$work/$q.gguf"
 done
 
-"$python" - "$work" "$text" "$ctx" "$checkpoint" "$converter" "$hf_ids" <<'EOF'
+PYTHONPATH="$here:$here/..:$PYTHONPATH" "$python" - "$work" "$text" "$ctx" "$checkpoint" "$converter" "$hf_ids" <<'EOF'
 import collections, json, os, re, struct, sys
+from pathlib import Path
 from gguf import GGUFReader
-from tokenizers import Tokenizer
+from llamacpp_gguf import perplexity_ids
 
 work, text, ctx, checkpoint, converter = sys.argv[1], sys.argv[2], int(sys.argv[3]), sys.argv[4], sys.argv[5]
 on_hf_ids = sys.argv[6] == "1"
@@ -155,9 +155,7 @@ with open(os.path.join(work, "f32.kld-base"), "rb") as f:
 with open(os.path.join(work, "tokens.json"), "w") as f:
     json.dump(ids, f)
 # llama-perplexity's -f drops one trailing newline; does HF tokenizers give the same ids?
-hf = Tokenizer.from_file(os.path.join(checkpoint, "tokenizer.json"))
-body = open(text, encoding="utf-8", newline="").read()
-hf_ids = hf.encode(body[:-1] if body.endswith("\n") else body, add_special_tokens=False).ids
+hf_ids = perplexity_ids(Path(checkpoint) / "tokenizer.json", Path(text))
 same = hf_ids[:len(ids)] == ids
 params = sum(int(t.n_elements) for t in tensors("f32.gguf"))
 result = {"ctx": ctx, "text": text, "chunks": chunks, "tokens_scored": chunks * (ctx - 1 - ctx // 2),

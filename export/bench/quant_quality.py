@@ -28,7 +28,7 @@ from pathlib import Path
 
 import numpy as np
 import torch
-from tokenizers import Tokenizer
+from llamacpp_gguf import perplexity_ids  # this file's directory is on sys.path when run as a script
 from transformers import AutoModelForCausalLM
 
 from kotodama_export.checkpoint import Checkpoint
@@ -41,10 +41,7 @@ def log(message: str) -> None:
 
 
 def chunks(checkpoint: Path, text: Path, ctx: int) -> list[list[int]]:
-    with open(text, encoding="utf-8", newline="") as f:  # as llama-perplexity reads it: bytes, no newline translation
-        body = f.read()
-    body = body[:-1] if body.endswith("\n") else body
-    ids = Tokenizer.from_file(str(checkpoint / "tokenizer.json")).encode(body, add_special_tokens=False).ids
+    ids = perplexity_ids(checkpoint / "tokenizer.json", text)
     if len(ids) < 2 * ctx:
         raise SystemExit(f"{text}: {len(ids)} tokens, fewer than two chunks of {ctx}")
     return [ids[i * ctx:(i + 1) * ctx] for i in range(len(ids) // ctx)]
