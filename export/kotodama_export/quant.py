@@ -57,7 +57,8 @@ class Quantized:
     zero_points: np.ndarray | None  # uint8 [N, K/block], one per block (unpacked); None: 2^(bits-1)
 
     def packed_zero_points(self) -> np.ndarray:
-        """The zero points as MatMulNBits and GatherBlockQuantized read them: [N, ceil(blocks/2)] for 4 bits."""
+        """The zero points as MatMulNBits reads them: [N, ceil(blocks/2)] for 4 bits (the embedding's gather
+        reads them unpacked)."""
         assert self.zero_points is not None
         zp = self.zero_points
         if self.bits == 4:
@@ -87,7 +88,8 @@ def quantize(w: np.ndarray, method: Method) -> Quantized:
 
 def dequantize(q: Quantized, k: int | None = None) -> np.ndarray:
     """The inverse of quantize, for tests and error reports: float32 [N, K] (K: the unpadded width)."""
-    values = np.stack([q.data & 0x0F, q.data >> 4], axis=-1).reshape(*q.scales.shape, q.block) if q.bits == 4 else q.data
+    values = (np.stack([q.data & 0x0F, q.data >> 4], axis=-1).reshape(*q.scales.shape, q.block) if q.bits == 4
+              else q.data)
     zero = (q.zero_points.astype(np.float32) if q.zero_points is not None
             else np.full(q.scales.shape, 1 << (q.bits - 1), dtype=np.float32))
     w = ((values.astype(np.float32) - zero[..., None]) * q.scales[..., None]).reshape(q.scales.shape[0], -1)
