@@ -6,6 +6,8 @@ is written, so an interrupted export never leaves a directory that looks complet
 
 from __future__ import annotations
 
+import dataclasses
+
 import json
 import shutil
 import time
@@ -18,7 +20,7 @@ from .checkpoint import Checkpoint, source_digest
 from .errors import ExportError
 from .graph import BFLOAT16, FLOAT16, FLOAT32, Graph
 from .llama import LlamaBuilder, Precision
-from .quant import DEFAULT_METHOD, METHODS
+from .quant import BLOCK_SIZES, DEFAULT_METHOD, METHODS
 from .qwen3_moe import Qwen3MoeBuilder
 from .spec import ModelSpec, read_spec
 
@@ -34,7 +36,8 @@ HARMONY_STOP_TOKENS = ("<|return|>", "<|call|>")
 DEFAULT_SEARCH_MAX_LENGTH = 4096
 
 
-def precision_for(target: str, precision: str, accuracy_level: int | None, quant: str | None = None) -> Precision:
+def precision_for(target: str, precision: str, accuracy_level: int | None, quant: str | None = None,
+                  block_size: int | None = None) -> Precision:
     if target not in TARGETS:
         raise ExportError(f"unknown target {target!r}: use one of {', '.join(TARGETS)}")
     if precision not in PRECISIONS:
@@ -49,19 +52,29 @@ def precision_for(target: str, precision: str, accuracy_level: int | None, quant
         raise ExportError(f"--quant chooses how int4 weights are rounded; precision {precision} has none")
     if quant is not None and quant not in METHODS:
         raise ExportError(f"unknown quantization method {quant!r}: use one of {', '.join(METHODS)}")
+    if block_size is not None and precision != "int4":
+        raise ExportError(f"--block-size sets the int4 weights' block; precision {precision} has none")
+    if block_size is not None and block_size not in BLOCK_SIZES:
+        raise ExportError(f"--block-size {block_size} is not one of {', '.join(map(str, BLOCK_SIZES))} "
+                          "(MatMulNBits takes powers of two from 16)")
+    method = METHODS[quant or DEFAULT_METHOD]
+    if block_size is not None:
+        method = dataclasses.replace(method, block=block_size)
     return Precision(precision, activations[precision], precision == "int4", level,
                      int4_embedding=precision == "int4" and target == "cpu",
-                     quant=METHODS[quant or DEFAULT_METHOD] if precision == "int4" else None)
+                     quant=method if precision == "int4" else None)
 
 
 def convert(checkpoint: Path, out: Path, target: str, precision_name: str, *, force: bool = False,
-            accuracy_level: int | None = None, quant: str | None = None, chat_format: str | None = None,
-            router_logits: bool = False, progress: Callable[[str], None] = print) -> Path:
+            accuracy_level: int | None = None, quant: str | None = None, block_size: int | None = None,
+            chat_format: str | None = None, router_logits: bool = False,
+            progress: Callable[[str], None] = print) -> Path:
     """Export ``checkpoint`` into the model directory ``out``; ``chat_format`` (harmony | template)
     overrides what the checkpoint's chat_template.jinja says (for a checkpoint without one);
     ``router_logits`` adds a mixture of experts' router logits as outputs (for checking the routing);
-    ``quant`` names how int4 weights are chosen (quant.METHODS, default quant.DEFAULT_METHOD)."""
-    precision = precision_for(target, precision_name, accuracy_level, quant)
+    ``quant`` names how int4 weights are chosen (quant.METHODS, default quant.DEFAULT_METHOD) and
+    ``block_size`` overrides its block (32): larger blocks prefill faster and lose more."""
+    precision = precision_for(target, precision_name, accuracy_level, quant, block_size)
     if chat_format not in (None, *CHAT_FORMATS):
         raise ExportError(f"unknown chat format {chat_format!r}; use one of {', '.join(CHAT_FORMATS)}")
     if not checkpoint.is_dir():

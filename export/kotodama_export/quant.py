@@ -46,6 +46,7 @@ METHODS = {
     "mse": Method("mse", 4, 32, False, 4, 0.12),
 }
 DEFAULT_METHOD = "mse"
+BLOCK_SIZES = (16, 32, 64, 128, 256)  # convert --block-size: what MatMulNBits and GatherBlockQuantized take
 
 
 @dataclass(frozen=True)

@@ -59,23 +59,26 @@ def genai_greedy(model_dir: Path, ids: list[int], new_tokens: int) -> list[int]:
 
 
 def dequantized_copy(checkpoint: Path, out: Path, dense: Callable[[str], bool] = lambda name: False,
-                     method: str = DEFAULT_METHOD) -> Path:
-    """``checkpoint`` with every matrix replaced by its int4 round trip by ``method`` (what an int4 export
-    computes), except those that ``dense`` names; the side files copied. transformers on it gives an int4
+                     method: str = DEFAULT_METHOD, block: int = 32) -> Path:
+    """``checkpoint`` with every matrix replaced by its int4 round trip by ``method`` in blocks of ``block``
+    (what an int4 export computes), except those that ``dense`` names; the side files copied. transformers on it gives an int4
     graph's logits exactly, which separates graph errors from quantization error."""
+    import dataclasses
+
     import torch
     from safetensors.torch import save_file
 
     from kotodama_export.checkpoint import Checkpoint
     from kotodama_export.quant import METHODS, dequantize, quantize
 
+    chosen = dataclasses.replace(METHODS[method], block=block)
     out.mkdir()
     with Checkpoint(checkpoint) as ckpt:
         tensors = {}
         for name in ckpt.names():
             w = ckpt.tensor(name)
             keep = w.ndim != 2 or dense(name)
-            tensors[name] = torch.from_numpy(w if keep else dequantize(quantize(w, METHODS[method]), w.shape[1]))
+            tensors[name] = torch.from_numpy(w if keep else dequantize(quantize(w, chosen), w.shape[1]))
     save_file(tensors, out / "model.safetensors")
     for f in checkpoint.iterdir():
         if f.suffix != ".safetensors" and not f.name.endswith(".index.json"):

@@ -101,6 +101,13 @@ def test_a_quantization_method_for_float_weights_says_it_needs_int4(tiny_checkpo
     assert not (tmp_path / "out").exists()
 
 
+def test_a_block_size_for_float_weights_says_it_needs_int4(tiny_checkpoint: Path, tmp_path: Path):
+    result = run_cli(*convert_args(tiny_checkpoint, tmp_path / "out", "cpu", "fp32"), "--block-size", "64")
+
+    assert_one_line_error(result, "--block-size", "precision fp32")
+    assert not (tmp_path / "out").exists()
+
+
 def test_existing_out_dir_is_not_replaced_without_force(tiny_checkpoint: Path, tmp_path: Path):
     out = tmp_path / "out"
     out.mkdir()
