@@ -1,8 +1,9 @@
 """How much each int4 method loses: every quantization method's cpu int4 export against transformers in float32.
 
     export/kotodama-export --python export/bench/quant_quality.py --checkpoint DIR --text FILE \
-        [--quant rtn,mse] [--accuracy-level 4] [--ctx 256] [--work DIR] [--llamacpp JSON_FILE]
+        [--quant rtn,mse,mse:128] [--accuracy-level 4] [--ctx 256] [--work DIR] [--llamacpp JSON_FILE]
 
+--quant lists the exports: a method of kotodama_export.quant.METHODS, with :BLOCK for convert --block-size.
 Scored as llama.cpp's `llama-perplexity --kl-divergence` scores (export/bench/llamacpp_quality.sh), so the
 two tables line up: the text, less one trailing newline, is tokenized once (no special tokens); each chunk
 of CTX tokens starts from an empty cache, and the logits at positions CTX/2 ... CTX-2 are compared, each
@@ -92,7 +93,8 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--checkpoint", type=Path, required=True)
     parser.add_argument("--text", type=Path, required=True)
-    parser.add_argument("--quant", default="rtn,mse", help="comma-separated methods (kotodama_export.quant.METHODS)")
+    parser.add_argument("--quant", default="rtn,mse", help="comma-separated methods (kotodama_export.quant.METHODS), each with an optional :BLOCK "
+                             "(convert --block-size)")
     parser.add_argument("--accuracy-level", type=int, default=4, help="MatMulNBits accuracy_level (4: the cpu default)")
     parser.add_argument("--ctx", type=int, default=256)
     parser.add_argument("--work", type=Path, help="where the exports go (default: a temporary directory)")
@@ -107,18 +109,19 @@ def main() -> None:
     rows = [("float32 (transformers)", {"ppl": float(np.exp(-log_p[np.arange(len(targets)), targets].mean()))})]
     with tempfile.TemporaryDirectory() as scratch:
         work = args.work or Path(scratch)
-        for method in args.quant.split(","):
+        for choice in args.quant.split(","):
+            method, _, block = choice.partition(":")
             started = time.monotonic()
-            out = work / f"{args.checkpoint.name}-int4-{method}-level{args.accuracy_level}"
-            log(f"{method}: exporting to {out}")
+            out = work / f"{args.checkpoint.name}-int4-{method}{block and '-b' + block}-level{args.accuracy_level}"
+            log(f"{choice}: exporting to {out}")
             convert(args.checkpoint, out, "cpu", "int4", force=True, accuracy_level=args.accuracy_level, quant=method,
-                    progress=lambda message: None)
+                    block_size=int(block) if block else None, progress=lambda message: None)
             size = sum(f.stat().st_size for f in out.glob("model.onnx*"))
-            result = {"method": method, "accuracy_level": args.accuracy_level,
+            result = {"method": method, "block_size": int(block or 32), "accuracy_level": args.accuracy_level,
                       **figures(log_p, exported(out, pieces), targets),
                       "bytes": size, "bpw": 8 * size / params, "seconds": round(time.monotonic() - started, 1)}
             print(json.dumps(result), flush=True)
-            rows.append((f"Kotodama int4 {method}", result))
+            rows.append((f"Kotodama int4 {method}" + (f", block {block}" if block else ""), result))
     if args.llamacpp:
         theirs = json.loads(args.llamacpp.read_text(encoding="utf-8").strip().splitlines()[-1])
         if (theirs["ctx"], Path(theirs["text"]).resolve()) != (args.ctx, args.text.resolve()) or not theirs["tokens_match_hf"]:
