@@ -21,7 +21,7 @@ import numpy as np
 from onnx import TensorProto
 
 from .checkpoint import Checkpoint, row_chunks
-from .graph import FLOAT32, DType, Graph, Nodes
+from .graph import FLOAT16, FLOAT32, DType, Graph, Nodes
 from .quant import Method, quantize
 from .rope import rotary_caches
 from .spec import ModelSpec
@@ -261,8 +261,12 @@ class LlamaBuilder:
                     yield q.data.tobytes()
 
         packed_data = self.g.raw(f"{name}/weight.qdata", TensorProto.UINT8, data_shape, data())
-        weights = QuantizedWeights(packed_data, self.g.weight(f"{name}/weight.scales",
-                                                              np.concatenate(scales).reshape(-1), self.act))
+        # float16 in the file (quantize keeps the scales at its precision); float32 activations read them
+        # through a Cast, which ONNX Runtime folds into a float32 initializer when it loads the graph
+        stored = self.g.weight(f"{name}/weight.scales", np.concatenate(scales).reshape(-1), FLOAT16)
+        if self.act is FLOAT32:
+            stored = self.g.op("Cast", [stored], f"{name}/weight.scales/Cast", to=TensorProto.FLOAT)
+        weights = QuantizedWeights(packed_data, stored)
         if zeros and matmul:
             packed = np.concatenate(zeros).reshape(-1)
             weights.zero_points.append(self.g.raw(f"{name}/weight.zero_points", TensorProto.UINT8, packed.shape,

@@ -4,7 +4,7 @@ Layout (checked in ../shared/design/ORT-OPS.md and again by the tests): a weight
 Face's [out, in]) is cut into blocks of `block` values along K; each value becomes an unsigned integer q
 of `bits` bits, and W ~= (q - zero_point) * scale per block.
   data         uint8 [N, K/block, block*bits/8]  4 bits: two per byte, the even element in the low nibble
-  scales       float [N, K/block]
+  scales       float16 [N, K/block] in the file (a float32 graph casts them when it loads)
   zero_points  uint8 [N, ceil(K/block * bits/8)] packed the same way, or absent: then 2^(bits-1) (8 or 128)
 An int4 embedding is stored the same way and gathered by GatherBlockQuantized as [N, K/block, block]
 quantized along its last axis (zero points one per byte, [N, K/block, 1]), so that a tied lm_head's
@@ -54,7 +54,7 @@ class Quantized:
     bits: int
     block: int
     data: np.ndarray  # uint8 [N, K/block, block*bits/8]
-    scales: np.ndarray  # float32 [N, K/block]
+    scales: np.ndarray  # float32 [N, K/block], each a float16 value
     zero_points: np.ndarray | None  # uint8 [N, K/block], one per block (unpacked); None: 2^(bits-1)
 
     def packed_zero_points(self) -> np.ndarray:
@@ -84,7 +84,9 @@ def quantize(w: np.ndarray, method: Method) -> Quantized:
         q, scales, zero_points = _asymmetric(blocks, qmax, method.search_steps, method.search_range)
     q = q.astype(np.uint8)
     data = q[..., 0::2] | (q[..., 1::2] << 4) if method.bits == 4 else q
-    return Quantized(method.bits, block, data, scales.astype(np.float32), zero_points)
+    # the file stores scales as float16 (half a bit a weight less than float32, as llama.cpp's Q4_0 does):
+    # round them here so that dequantize gives what the graph computes
+    return Quantized(method.bits, block, data, scales.astype(np.float16).astype(np.float32), zero_points)
 
 
 def dequantize(q: Quantized, k: int | None = None) -> np.ndarray:

@@ -118,6 +118,12 @@ def test_every_weight_is_external_and_the_graph_uses_the_fused_ops(tiny_int4: Pa
     assert ops.count("MatMulNBits") == 4 * 5 + 1  # qkv, o, gate, up, down per layer; lm_head
     assert ops.count("GatherBlockQuantized") == 1
     assert ops.count("SkipSimplifiedLayerNormalization") == 2 * 4
+    # the int4 scales are float16 in the file, each cast to the float32 activations' type by one Cast
+    scales = {t.name: t.data_type for t in model.graph.initializer if t.name.endswith("weight.scales")}
+    casts = {n.input[0] for n in model.graph.node if n.op_type == "Cast"
+             and n.attribute[0].i == onnx.TensorProto.FLOAT}
+    assert len(scales) == 4 * 5 + 2 and set(scales.values()) == {onnx.TensorProto.FLOAT16}
+    assert set(scales) <= casts
     check_with_onnx_checker(tiny_int4, tmp_path)
 
 
@@ -200,10 +206,12 @@ def test_tied_int4_export_stores_the_embedding_once_and_computes_exactly(tmp_pat
     exported = convert(checkpoint, tmp_path / "tied-int4", "cpu", "int4", accuracy_level=0, quant=method)
     graph = onnx.load(str(exported / "model.onnx"), load_external_data=False).graph
     readers = {name: [n.op_type for n in graph.node if name in n.input]
-               for name in ("/model/embed_tokens/weight.qdata", "/model/embed_tokens/weight.scales")}
+               for name in ("/model/embed_tokens/weight.qdata", "/model/embed_tokens/weight.scales",
+                            "/model/embed_tokens/weight.scales/Cast/output_0")}  # float16 scales as float32
 
     assert readers["/model/embed_tokens/weight.qdata"] == ["GatherBlockQuantized", "MatMulNBits"]
-    assert sorted(readers["/model/embed_tokens/weight.scales"]) == ["MatMulNBits", "Reshape"]
+    assert readers["/model/embed_tokens/weight.scales"] == ["Cast"]
+    assert sorted(readers["/model/embed_tokens/weight.scales/Cast/output_0"]) == ["MatMulNBits", "Reshape"]
     assert not [t for t in graph.initializer if t.name.startswith("/lm_head/weight")]
     result = run_verification(dequantized_copy(checkpoint, tmp_path / "dequantized", method=method), exported,
                               PROMPTS[:2], new_tokens=16)

@@ -78,7 +78,7 @@ def test_gather_block_quantized_returns_the_dequantized_rows(method: str):
                                rtol=1e-6, atol=1e-7)
 
 
-def test_mse_loses_less_than_round_to_nearest_and_keeps_zeros_and_constant_blocks_exact():
+def test_mse_loses_less_than_round_to_nearest_keeps_zeros_exact_and_constant_blocks_within_the_scales_rounding():
     w = _weights(64, 256)
     w[5, 7] = 0.0
     errors = {name: float(((dequantize(quantize(w, METHODS[name]), 256) - w) ** 2).sum()) for name in ("rtn", "mse")}
@@ -86,4 +86,4 @@ def test_mse_loses_less_than_round_to_nearest_and_keeps_zeros_and_constant_block
 
     assert errors["mse"] < 0.8 * errors["rtn"], errors
     assert mse[5, 7] == 0.0
-    np.testing.assert_allclose(mse[1, :32], 0.25, rtol=1e-6)  # a block of one value
+    np.testing.assert_allclose(mse[1, :32], 0.25, rtol=2**-11)  # a block of one value: its float16 scale's rounding
