@@ -122,11 +122,16 @@ def test_int4_graph_computes_exactly_its_dequantized_experts(tmp_path: Path, top
     dequantized = dequantized_copy(checkpoint, tmp_path / "dequantized",
                                    dense=lambda name: name.endswith("mlp.gate.weight"))
     exported = convert(checkpoint, tmp_path / "int4-level0", "cpu", "int4", accuracy_level=0)
-    nodes = onnx.load(str(exported / "model.onnx"), load_external_data=False).graph.node
+    graph = onnx.load(str(exported / "model.onnx"), load_external_data=False).graph
+    nodes = graph.node
     assert not any(n.op_type in ("QMoE", "MoE") for n in nodes)
     branches = [n.name for n in nodes if n.op_type == "If"]
     experts = preset_config("tiny-qwen3-moe")["num_experts"]
     assert branches == [f"/model/layers.{layer}/moe/experts.{e}/If" for layer in (0, 2) for e in range(experts)]
+    # scales: float16 in the file, but the experts' (read inside the branches) float32 (LlamaBuilder._quantized)
+    scales = {t.name: t.data_type for t in graph.initializer if t.name.endswith("weight.scales")}
+    assert {t for name, t in scales.items() if "/experts." in name} == {onnx.TensorProto.FLOAT}
+    assert {t for name, t in scales.items() if "/experts." not in name} == {onnx.TensorProto.FLOAT16}
 
     result = run_verification(dequantized, exported, PROMPTS, new_tokens=32)
 
