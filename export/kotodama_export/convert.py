@@ -7,7 +7,6 @@ is written, so an interrupted export never leaves a directory that looks complet
 from __future__ import annotations
 
 import dataclasses
-
 import json
 import shutil
 import time

@@ -4,7 +4,8 @@ Layout (checked in ../shared/design/ORT-OPS.md and again by the tests): a weight
 Face's [out, in]) is cut into blocks of `block` values along K; each value becomes an unsigned integer q
 of `bits` bits, and W ~= (q - zero_point) * scale per block.
   data         uint8 [N, K/block, block*bits/8]  4 bits: two per byte, the even element in the low nibble
-  scales       float16 [N, K/block] in the file (a float32 graph casts them when it loads)
+  scales       float [N, K/block], of float16 precision: float16 in the file, cast to float32 by a float32
+               graph when it loads (an MoE's experts: float32 in the file; LlamaBuilder._quantized)
   zero_points  uint8 [N, ceil(K/block * bits/8)] packed the same way, or absent: then 2^(bits-1) (8 or 128)
 An int4 embedding is stored the same way and gathered by GatherBlockQuantized as [N, K/block, block]
 quantized along its last axis (zero points one per byte, [N, K/block, 1]), so that a tied lm_head's
