@@ -55,7 +55,7 @@ def precision_for(target: str, precision: str, accuracy_level: int | None, quant
         raise ExportError(f"--block-size sets the int4 weights' block; precision {precision} has none")
     if block_size is not None and block_size not in BLOCK_SIZES:
         raise ExportError(f"--block-size {block_size} is not one of {', '.join(map(str, BLOCK_SIZES))} "
-                          "(MatMulNBits takes powers of two from 16)")
+                          "(16 to 256: what ONNX Runtime's CPU kernels take)")
     method = METHODS[quant or DEFAULT_METHOD]
     if block_size is not None:
         method = dataclasses.replace(method, block=block_size)
@@ -170,7 +170,8 @@ def manifest(spec: ModelSpec, precision: Precision, target: str, stop_ids: list[
     quantization = None
     if precision.int4:
         quantization = {"op": "MatMulNBits", **precision.quant.manifest(), "accuracy_level": precision.accuracy_level,
-                        "embedding": "GatherBlockQuantized" if precision.int4_embedding else precision.activations.name}
+                        "embedding": ("GatherBlockQuantized" if precision.gathers_int4(spec.hidden_size)
+                                      else precision.activations.name)}
     return {
         "format": "kotodama-model/1",
         "architecture": spec.architecture,

@@ -47,6 +47,11 @@ class Precision:
     int4_embedding: bool  # GatherBlockQuantized embedding table (CPU); CUDA keeps it in the activation type
     quant: Method | None = None  # how int4 weights are chosen (quant.METHODS)
 
+    def gathers_int4(self, hidden: int) -> bool:
+        """Whether the embedding is gathered from int4 blocks: on the CPU, when its rows are whole blocks
+        (else it stays a table in the activations' type)."""
+        return self.int4_embedding and self.quant is not None and hidden % self.quant.block == 0
+
 
 class LlamaBuilder:
     def __init__(self, spec: ModelSpec, checkpoint: Checkpoint, graph: Graph, precision: Precision,
@@ -103,7 +108,7 @@ class LlamaBuilder:
         name = "/model/embed_tokens"
         vocab, hidden = self.spec.vocab_size, self.spec.hidden_size
         method = self.p.quant
-        if self.p.int4_embedding and hidden % method.block == 0:
+        if self.p.gathers_int4(hidden):
             # MatMulNBits's layout, so that a tied lm_head reads the same initializers (make_lm_head); the
             # gather sees it as [vocab, blocks, block] quantized along its last axis.
             blocks = hidden // method.block
@@ -249,9 +254,10 @@ class LlamaBuilder:
         Cast, which ONNX Runtime folds into a float32 initializer when it loads the graph. Without
         ``float16_scales`` (the matmuls inside If branches, the experts) they are stored in the activations'
         type: with float16 expert scales a 2-layer llm-jp-4-32b-a3b shape peaked at 2,398 to 2,450 MB
-        against 2,348 to 2,390 (Bench, Intel Xeon), as if ONNX Runtime 1.29 kept the float16 originals of
-        initializers folded for a subgraph (75 MB here, 1.2 GB on all 32 layers); not established, so not
-        risked."""
+        against 2,348 to 2,390 (Bench, Intel Xeon), about 50 MB more, within the runs' spread but as if
+        ONNX Runtime 1.29 kept float16 originals of initializers folded for a subgraph (those scales are 118
+        MB here, 1.9 GB on all 32 layers); not established, so not risked. The Cast is folded by graph
+        optimization (basic_opt and up); under no_opt MatMulNBits cannot prepack and runs far slower."""
         scales: list[np.ndarray] = []
         zeros: list[np.ndarray] = []
         unpacked: list[np.ndarray] = []
@@ -268,7 +274,7 @@ class LlamaBuilder:
                     yield q.data.tobytes()
 
         packed_data = self.g.raw(f"{name}/weight.qdata", TensorProto.UINT8, data_shape, data())
-        values = np.concatenate(scales).reshape(-1)  # float16 values: quantize rounds them so
+        values = np.concatenate(scales).reshape(-1)  # of float16 precision: quantize rounds them
         if self.act is FLOAT32 and float16_scales:
             stored = self.g.op("Cast", [self.g.weight(f"{name}/weight.scales", values, FLOAT16)],
                                f"{name}/weight.scales/Cast", to=TensorProto.FLOAT)

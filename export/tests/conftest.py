@@ -65,6 +65,7 @@ def dequantized_copy(checkpoint: Path, out: Path, dense: Callable[[str], bool] =
     graph's logits exactly, which separates graph errors from quantization error."""
     import dataclasses
 
+    import numpy as np
     import torch
     from safetensors.torch import save_file
 
@@ -78,7 +79,8 @@ def dequantized_copy(checkpoint: Path, out: Path, dense: Callable[[str], bool] =
         for name in ckpt.names():
             w = ckpt.tensor(name)
             keep = w.ndim != 2 or dense(name)
-            tensors[name] = torch.from_numpy(w if keep else dequantize(quantize(w, chosen), w.shape[1]))
+            tensors[name] = torch.from_numpy(w if keep else np.ascontiguousarray(dequantize(quantize(w, chosen),
+                                                                                            w.shape[1])))
     save_file(tensors, out / "model.safetensors")
     for f in checkpoint.iterdir():
         if f.suffix != ".safetensors" and not f.name.endswith(".index.json"):

@@ -29,17 +29,24 @@ def test_fp32_export_equals_transformers_over_prefill_and_32_decode_steps(tiny_c
     assert result["greedy_match"], "32-token greedy continuations differ from transformers'"
 
 
-@pytest.mark.parametrize("method, block", [(m, 32) for m in sorted(METHODS)] + [(DEFAULT_METHOD, 128)])
+@pytest.mark.parametrize("method, block", [(m, 32) for m in sorted(METHODS)] + [(DEFAULT_METHOD, 128),
+                                                                               (DEFAULT_METHOD, 256)])
 def test_int4_graph_computes_exactly_its_dequantized_weights(tiny_checkpoint: Path, tmp_path: Path, method: str,
                                                              block: int):
     """Separates graph errors from quantization error: transformers running the int4 weights, dequantized,
     must give the int4 graph's logits (accuracy_level 0 keeps activations in float32). In blocks of 128 (convert
-    --block-size) a row of the tiny model's hidden width is one block, the embedding's included; down_proj's three."""
-    dequantized = dequantized_copy(tiny_checkpoint, tmp_path / "dequantized", method=method, block=block)
+    --block-size) a row of the tiny model's hidden width is one block, the embedding's included; down_proj's three.
+    Blocks of 256 are wider than the hidden rows (zero-padded), so the embedding stays a float table."""
+    int4_table = block <= 128  # the tiny model's rows are 128 wide
+    dequantized = dequantized_copy(tiny_checkpoint, tmp_path / "dequantized", method=method, block=block,
+                                   dense=lambda name: not int4_table and name.endswith("embed_tokens.weight"))
     exported = convert(tiny_checkpoint, tmp_path / "int4-level0", "cpu", "int4", accuracy_level=0, quant=method,
                        block_size=None if block == 32 else block)
     manifest = json.loads((exported / "kotodama.json").read_text())
     assert manifest["quantization"]["block_size"] == block
+    ops = [n.op_type for n in onnx.load(str(exported / "model.onnx"), load_external_data=False).graph.node]
+    assert ("GatherBlockQuantized" in ops) == int4_table
+    assert manifest["quantization"]["embedding"] == ("GatherBlockQuantized" if int4_table else "float32")
 
     result = run_verification(dequantized, exported, PROMPTS, new_tokens=32)
 
