@@ -15,7 +15,10 @@ import ai.onnxruntime.OnnxValue;
 import ai.onnxruntime.OrtEnvironment;
 import ai.onnxruntime.OrtException;
 import ai.onnxruntime.OrtSession;
+import ai.onnxruntime.OrtSession.SessionOptions.OptLevel;
 import org.jspecify.annotations.Nullable;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
 
 /**
  * The exported decoder graph in an ONNX Runtime session: one forward pass over new tokens of one
@@ -25,6 +28,8 @@ import org.jspecify.annotations.Nullable;
  * lives in {@link KvCache}.
  */
 public final class Decoder implements AutoCloseable {
+
+    private static final Logger logger = LoggerFactory.getLogger(Decoder.class);
 
     static final String INPUT_IDS = "input_ids"; // int64 [rows, newTokens]
 
@@ -83,6 +88,12 @@ public final class Decoder implements AutoCloseable {
             @Nullable OptimizedModelCache cache) {
         Objects.requireNonNull(directory, "directory must not be null");
         Objects.requireNonNull(options, "options must not be null");
+        if (options.optimizationLevel() == OptLevel.NO_OPT && directory.manifest().precision().equals("int4")) {
+            // the exporter stores int4 scales as float16 behind a Cast that graph optimization folds away
+            logger.warn("graph optimization no_opt on the int4 model {}: its scales' Cast stays in the graph, so"
+                    + " MatMulNBits cannot prepack its weights and every token runs several times slower;"
+                    + " set kotodama.graph-optimization to basic_opt or higher", directory.path());
+        }
         OrtEnvironment environment = OrtEnvironment.getEnvironment();
         try (ProviderSessionOptions chosen = options.create(requested)) {
             OrtSession session = cache == null
