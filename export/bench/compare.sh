@@ -24,7 +24,7 @@ if [ -n "$gguf" ] && [ ! -f "$gguf" ]; then
 fi
 cd "$root"
 if [ -n "$gguf" ]; then
-  export/bench/llamacpp.sh build 2>&1 | tail -n 1 >&2
+  export/bench/llamacpp.sh build >&2
   bench="$(export/bench/llamacpp.sh path)/llama-bench"
 fi
 genai="${KOTODAMA_BENCH_CACHE:-$HOME/.cache/kotodama-bench}/genai-$(sha256sum export/bench/genai-requirements.txt | cut -c1-12)"
@@ -47,9 +47,11 @@ genai_json="$("$genai/bin/python" export/bench/genai_bench.py "${args[@]}" | tai
 llama_json=""
 if [ -n "$gguf" ]; then
   echo "llama.cpp, $(uptime)" >&2
-  # one JSON array per call: the prefill test (-n 0) and the decode test after PROMPT_TOKENS (-p 0 -d)
-  llama_json="$("$bench" -m "$gguf" -p "$prompt" -n 0 -t "$threads" -r 3 -o jsonl)
-$("$bench" -m "$gguf" -p 0 -n "$new" -d "$prompt" -t "$threads" -r 3 -o jsonl)"
+  # one JSON object per line: the prefill test (-n 0), then the decode test after PROMPT_TOKENS (-p 0 -d)
+  llama_prefill="$("$bench" -m "$gguf" -p "$prompt" -n 0 -t "$threads" -r 3 -o jsonl)"
+  llama_decode="$("$bench" -m "$gguf" -p 0 -n "$new" -d "$prompt" -t "$threads" -r 3 -o jsonl)"
+  llama_json="$llama_prefill
+$llama_decode"
 fi
 
 echo "java  $java_json"

@@ -13,7 +13,7 @@ Prints, per phase, the mean wall time of a run, then each operator type's share,
 by name (the output layer, each layer's projections); the last line is one JSON object with the same.
 The Java decoder binds a KV buffer shared between past and present (GroupQueryAttention's
 past_present_share_buffer); here past and present are separate, which costs attention a copy of the
-cache per step: small against the weights at these lengths, and named in the attention rows.
+cache per step: small against the weights at these lengths, and included in GroupQueryAttention's row.
 """
 
 from __future__ import annotations
@@ -76,8 +76,8 @@ def main() -> None:
         phases = {"prefill": (args.prompt_tokens, 0, max(1, args.steps // 4)), "decode": (1, args.past, args.steps)}
         for phase, (tokens, past, runs) in phases.items():
             session.run(["logits"], feeds(tokens, past))  # the warm-up: profiled, and dropped by split_runs
-            for batch in [feeds(tokens, past) for _ in range(runs)]:
-                session.run(["logits"], batch)
+            for _ in range(runs):
+                session.run(["logits"], feeds(tokens, past))
             print(f"{phase}: {runs} runs of {tokens} token(s) after {past}", file=sys.stderr)
         events = json.loads(Path(session.end_profiling()).read_text())
 
@@ -122,7 +122,7 @@ def summarize(phase: str, runs: list, tokens: int, top: int) -> dict:
           f"between kernels {wall - kernels:.2f} ms")
     for op, ms in sorted(by_op.items(), key=lambda kv: -kv[1]):
         print(f"  {op:34s} {ms:9.3f} ms  {ms / wall:6.1%}")
-    print(f"  heaviest nodes:")
+    print("  heaviest nodes:")
     for node, ms in sorted(by_node.items(), key=lambda kv: -kv[1])[:top]:
         print(f"    {node:60s} {ms:9.3f} ms  {ms / wall:6.1%}")
     return {"run_ms": round(wall, 3), "tok_s": round(tokens / wall * 1000, 2), "kernels_ms": round(kernels, 3),
