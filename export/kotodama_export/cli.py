@@ -80,7 +80,7 @@ def _parser() -> argparse.ArgumentParser:
                    help=f"int4: how weights are rounded (default {DEFAULT_METHOD}): rtn, symmetric round-to-nearest; "
                         "mse, asymmetric blocks with a zero point and the scale of least squared error")
     p.add_argument("--block-size", type=int, choices=BLOCK_SIZES, default=None,
-                   help="int4: weights per scale (default 32); 64 and 128 prefill faster on the CPU and lose more "
+                   help="int4: weights per scale (default 32); 64 and 128 prefill and decode faster on the CPU and lose more "
                         "(README: One stream beside llama.cpp)")
     p.add_argument("--chat-format", choices=CHAT_FORMATS, default=None,
                    help="the manifest's chat format (default: harmony when chat_template.jinja speaks it)")

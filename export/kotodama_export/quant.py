@@ -11,9 +11,10 @@ An int4 embedding is stored the same way and gathered by GatherBlockQuantized as
 quantized along its last axis (zero points one per byte, [N, K/block, 1]), so that a tied lm_head's
 MatMulNBits reads the same data and scales.
 
-How the integers are chosen is a Method (`convert --quant`):
+How the integers are chosen is a Method (`convert --quant`; `convert --block-size` changes its block):
   rtn  symmetric round-to-nearest, 4 bits, block 32: the scale keeps the sign of the block's largest
-       magnitude (as ONNX Runtime's own quantizer does), so that value is exact and [-8, 7] is used in full.
+       magnitude (as ONNX Runtime's own quantizer does), so that value is exact (up to the scale's float16
+       rounding) and [-8, 7] is used in full.
   mse  asymmetric, 4 bits, block 32, with a zero point per block: five candidate scales from 0.88 to 1.12
        times (max - min) / 15 (the range taken to include 0, so that 0 stays exact) each get the zero point
        that puts the minimum on the grid, the least-squares scale for the integers they round to, and the
