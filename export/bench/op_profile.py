@@ -21,7 +21,6 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import platform
 import sys
 import tempfile
 import time
@@ -30,6 +29,9 @@ from pathlib import Path
 
 import numpy as np
 import onnxruntime as ort
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "bench"))
+from apprun import cpu_name  # noqa: E402  the repository's bench helpers (bench/apprun.py)
 
 
 def main() -> None:
@@ -128,16 +130,6 @@ def summarize(phase: str, runs: list, tokens: int, top: int) -> dict:
     return {"run_ms": round(wall, 3), "tok_s": round(tokens / wall * 1000, 2), "kernels_ms": round(kernels, 3),
             "ops_ms": {op: round(ms, 3) for op, ms in sorted(by_op.items(), key=lambda kv: -kv[1])},
             "nodes_ms": {node: round(ms, 3) for node, ms in sorted(by_node.items(), key=lambda kv: -kv[1])[:top]}}
-
-
-def cpu_name() -> str:
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                return line.split(":", 1)[1].strip() + f", {os.cpu_count()} cores"
-    except OSError:
-        pass
-    return platform.processor() or "unknown"
 
 
 if __name__ == "__main__":
