@@ -12,6 +12,7 @@ import java.util.function.Consumer;
 import dev.kotodama.engine.Engine;
 import dev.kotodama.engine.EngineException;
 import dev.kotodama.engine.GenerationRequest;
+import dev.kotodama.engine.StopSignal;
 import dev.kotodama.harmony.Conversation;
 import dev.kotodama.harmony.HarmonyOptions;
 import dev.kotodama.harmony.HarmonyRenderer;
@@ -242,7 +243,10 @@ public class KotodamaChatModel implements ChatModel {
     /**
      * The turn's chunks: rendered, tokenized and submitted on subscription, off the subscriber's thread (a
      * web server's event loop); the engine's events are parsed off the engine thread, and the generation
-     * is cancelled when the subscriber cancels or a stop sequence ends the answer.
+     * is cancelled when the subscriber cancels. The chunks complete when the engine has freed the
+     * generation's slot, not at the last chunk, so that a client (or a balancer counting connections) that
+     * sends its next request the moment a reply ends finds the slot free; a stop sequence asks the engine to
+     * end the generation at its next step, and nothing after the last chunk reaches the subscriber.
      */
     private Flux<TurnChunk> generate(Prompt prompt) {
         KotodamaChatOptions requestOptions = (KotodamaChatOptions) Objects.requireNonNull(prompt.getOptions());
@@ -256,8 +260,14 @@ public class KotodamaChatModel implements ChatModel {
             TurnAssembler turn = new TurnAssembler(tokenizer,
                     new StopSequences(Objects.requireNonNullElse(requestOptions.getStopSequences(), List.of())),
                     ids.length);
-            return engine.generate(request).publishOn(scheduler).concatMapIterable(turn::accept)
-                .takeUntil(TurnChunk::isLast);
+            StopSignal stop = new StopSignal();
+            return engine.generate(request, stop).publishOn(scheduler).concatMapIterable(event -> {
+                List<TurnChunk> chunks = turn.accept(event);
+                if (turn.isDone()) {
+                    stop.raise();
+                }
+                return chunks;
+            }).onErrorResume(error -> turn.isDone() ? Flux.empty() : Flux.error(error));
         }).onErrorMap(KotodamaChatException::translate).contextWrite(Context.of(ON_ERROR_DROPPED, DROPPED));
     }
 

@@ -65,6 +65,11 @@ final class TurnAssembler {
         this.promptTokens = promptTokens;
     }
 
+    /** Whether the last chunk is out: a stop sequence matched, or the generation finished. */
+    boolean isDone() {
+        return done;
+    }
+
     /** The chunks this event completes: none, one, or (at the end) the last one. */
     List<TurnChunk> accept(GenerationEvent event) {
         if (done) {

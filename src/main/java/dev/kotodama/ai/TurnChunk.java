@@ -45,10 +45,6 @@ record TurnChunk(String answer, String reasoning, String reasoningSoFar, String 
             GenerationEvent.@Nullable Finished finished) {
     }
 
-    boolean isLast() {
-        return ending != null;
-    }
-
     boolean isEmpty() {
         return answer.isEmpty() && reasoning.isEmpty() && preamble.isEmpty() && toolCalls.isEmpty() && logprobs.isEmpty()
                 && ending == null;

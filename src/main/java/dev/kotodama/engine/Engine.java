@@ -239,6 +239,15 @@ public final class Engine implements AutoCloseable {
      * and with {@link EngineException.Busy} when the queue is full; neither does any work.
      */
     public Flux<GenerationEvent> generate(GenerationRequest request) {
+        return generate(request, new StopSignal());
+    }
+
+    /**
+     * As {@link #generate(GenerationRequest)}, with a signal that ends the generation at the next step
+     * (a {@link FinishReason#STOP} finish) and completes the flux once its slot is free.
+     */
+    public Flux<GenerationEvent> generate(GenerationRequest request, StopSignal stop) {
+        Objects.requireNonNull(stop, "stop must not be null");
         Objects.requireNonNull(request, "request must not be null");
         int context = decoder.directory().manifest().contextLength();
         if (request.capacity() > context) {
@@ -254,7 +263,7 @@ public final class Engine implements AutoCloseable {
         return Flux.defer(() -> {
             EngineObserver watching = observer;
             long[] previous = { 0 };
-            return Flux.<GenerationEvent>create(sink -> submit(new Ticket(request, sink)),
+            return Flux.<GenerationEvent>create(sink -> submit(new Ticket(request, stop, sink)),
                     FluxSink.OverflowStrategy.BUFFER)
                 .doOnNext(event -> {
                     if (event instanceof GenerationEvent.Token token) {
@@ -546,6 +555,9 @@ public final class Engine implements AutoCloseable {
                 }
                 else if (endNow) {
                     goesOn = finish(generation, FinishReason.SHUTDOWN, now);
+                }
+                else if (generation.ticket.stop.raised()) {
+                    goesOn = finish(generation, FinishReason.STOP, now);
                 }
                 else if (now - generation.startedAt >= options.maxGenerationTime().toNanos()) {
                     goesOn = finish(generation, FinishReason.LENGTH, now);
@@ -844,6 +856,8 @@ public final class Engine implements AutoCloseable {
 
         final GenerationRequest request;
 
+        final StopSignal stop;
+
         final FluxSink<GenerationEvent> sink;
 
         final OrtSession.RunOptions runOptions;
@@ -856,8 +870,9 @@ public final class Engine implements AutoCloseable {
 
         private boolean runOptionsClosed; // guarded by this
 
-        Ticket(GenerationRequest request, FluxSink<GenerationEvent> sink) {
+        Ticket(GenerationRequest request, StopSignal stop, FluxSink<GenerationEvent> sink) {
             this.request = request;
+            this.stop = stop;
             this.sink = sink;
             try {
                 this.runOptions = new OrtSession.RunOptions();

@@ -7,6 +7,7 @@ import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicInteger;
 import java.util.stream.Collectors;
 
+import dev.kotodama.engine.EngineOptions;
 import dev.kotodama.engine.sampling.SamplingParameters;
 import dev.kotodama.harmony.ReasoningEffort;
 import org.junit.jupiter.api.AfterAll;
@@ -141,7 +142,26 @@ class KotodamaChatModelIT {
 
         assertThat(response.getResult().getOutput().getText()).isEqualTo("Hello there. ");
         assertThat(response.getResult().getMetadata().getFinishReason()).isEqualTo("stop");
-        awaitIdle();
+        assertThat(tiny.engine.activeCount()).as("the generation's slot is free when the reply ends").isZero();
+        assertThat(tiny.engine.reservedKvBytes()).isZero();
+    }
+
+    @Test
+    void aStreamEndsOnlyOnceItsSlotIsFreeSoTheNextRequestIsNotRefused() throws Exception {
+        try (TinyModel oneSlot = new TinyModel(new EngineOptions(1L << 30, 0, EngineOptions.UNLIMITED, 1, 128))) {
+            KotodamaChatModel model = oneSlot.chatModel(KotodamaChatOptions.builder().build());
+            for (int i = 0; i < 20; i++) {
+                oneSlot.forced.then(i % 2 == 0
+                        ? ForcedTokens.Script.endless(oneSlot.ids("<|channel|>final<|message|>Hello there. Goodbye"),
+                            oneSlot.ids(" again")[0])
+                        : ForcedTokens.Script.of(oneSlot.ids("<|channel|>final<|message|>Hello<|return|>")));
+                List<ChatResponse> chunks = model.stream(capitalOfFrance(KotodamaChatOptions.builder()
+                    .stopSequences(List.of("Good")).maxTokens(2000).build())).collectList().block(TIMEOUT);
+
+                assertThat(text(chunks)).isIn("Hello there. ", "Hello");
+                assertThat(oneSlot.engine.activeCount()).as("reply %d ended with its slot free", i).isZero();
+            }
+        }
     }
 
     @Test

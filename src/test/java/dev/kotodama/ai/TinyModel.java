@@ -24,10 +24,14 @@ final class TinyModel implements AutoCloseable {
     final LlmJpTokenizer tokenizer;
 
     TinyModel() {
+        this(new EngineOptions(1L << 30, 8));
+    }
+
+    TinyModel(EngineOptions options) {
         ModelDirectory directory = ModelDirectory.open(TestModels.resolve("tiny-fp32"));
         Decoder decoder = Decoder.load(directory, new SessionOptionsFactory(OrtEnvironment.getEnvironment(), 2),
                 ExecutionProvider.CPU);
-        this.engine = new Engine(decoder, new EngineOptions(1L << 30, 8), forced);
+        this.engine = new Engine(decoder, options, forced);
         this.tokenizer = LlmJpTokenizer.load(directory.path());
     }
 
