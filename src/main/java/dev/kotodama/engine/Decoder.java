@@ -1,6 +1,5 @@
 package dev.kotodama.engine;
 
-import java.nio.FloatBuffer;
 import java.nio.LongBuffer;
 import java.util.Arrays;
 import java.util.HashMap;
@@ -8,7 +7,6 @@ import java.util.Map;
 import java.util.Objects;
 import java.util.Set;
 import java.util.concurrent.atomic.LongAdder;
-import java.util.function.Consumer;
 
 import ai.onnxruntime.OnnxTensor;
 import ai.onnxruntime.OnnxValue;
@@ -133,7 +131,8 @@ public final class Decoder implements AutoCloseable {
      * @throws OutOfMemoryError when the JVM may not allocate that much direct memory
      */
     public KvCache newCache(int rows, int capacity) {
-        return new KvCache(environment, directory.decoder(), directory.manifest().kvCacheType(), rows, capacity);
+        return new KvCache(environment, directory.decoder(), directory.manifest().kvCacheType(), rows, capacity,
+                directory.manifest().vocabularySize());
     }
 
     /**
@@ -161,7 +160,8 @@ public final class Decoder implements AutoCloseable {
         }
         long[] mask = new long[total];
         Arrays.fill(mask, 1L);
-        run(cache, row, 1, ids, tokens.length, mask, total, options, output -> output.get(logits, 0, logits.length));
+        run(cache, row, 1, ids, tokens.length, mask, total, options);
+        cache.logits(row, logits);
         cache.advance(row, tokens.length);
     }
 
@@ -201,12 +201,10 @@ public final class Decoder implements AutoCloseable {
         for (int i = 0; i < count; i++) {
             Arrays.fill(mask, i * total, i * total + lengths[i], 1L);
         }
-        int vocabulary = logits[0].length;
-        run(cache, first, count, ids, 1, mask, total, options, output -> {
-            for (int i = 0; i < rows.length; i++) {
-                output.get((rows[i] - first) * vocabulary, logits[i], 0, vocabulary);
-            }
-        });
+        run(cache, first, count, ids, 1, mask, total, options);
+        for (int i = 0; i < rows.length; i++) {
+            cache.logits(rows[i], logits[i]);
+        }
         for (int row : rows) {
             cache.advance(row, 1);
         }
@@ -224,8 +222,9 @@ public final class Decoder implements AutoCloseable {
         }
     }
 
+    /** Runs the graph over rows {@code first..first+count-1}; it writes their KV and logits in the cache. */
     private void run(KvCache cache, int first, int count, long[] ids, int newTokens, long[] mask, int total,
-            OrtSession.RunOptions options, Consumer<FloatBuffer> logits) throws OrtException {
+            OrtSession.RunOptions options) throws OrtException {
         try (OnnxTensor inputIds = OnnxTensor.createTensor(environment, LongBuffer.wrap(ids), new long[] {count, newTokens});
                 OnnxTensor attentionMask = OnnxTensor.createTensor(environment, LongBuffer.wrap(mask),
                         new long[] {count, total})) {
@@ -241,10 +240,10 @@ public final class Decoder implements AutoCloseable {
                 pinned.put(presentKeys[layer], keys);
                 pinned.put(presentValues[layer], values);
             }
+            pinned.put(LOGITS, cache.logitsOutput(first, count));
             long start = System.nanoTime();
-            try (OrtSession.Result result = session.run(inputs, Set.of(LOGITS), pinned, options)) {
+            try (OrtSession.Result result = session.run(inputs, Set.of(), pinned, options)) {
                 sessionRunNanos.add(System.nanoTime() - start);
-                logits.accept(((OnnxTensor) result.get(LOGITS).orElseThrow()).getFloatBuffer());
             }
         }
     }
