@@ -5,6 +5,7 @@ import java.time.Duration;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.Collections;
+import java.util.Comparator;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
@@ -127,6 +128,8 @@ public final class ServeBench {
         result.put("aggregate_decode_tok_s", round(aggregate, 2));
         result.put("per_stream_decode_tok_s", round(aggregate / concurrency, 2));
         result.put("speedup", round(aggregate / single, 2));
+        result.put("single_java_overhead_frac", round(one.steadyJavaOverheadFraction(), 4));
+        result.put("aggregate_java_overhead_frac", round(many.steadyJavaOverheadFraction(), 4));
         result.put("ttft_p50_ms", round(percentile(many.ttftNanos, 0.5) / 1e6, 1));
         result.put("ttft_p99_ms", round(percentile(many.ttftNanos, 0.99) / 1e6, 1));
 
@@ -214,13 +217,13 @@ public final class ServeBench {
         List<GenerationEvent.Finished> ends = Flux.fromIterable(prompts)
             .flatMap(prompt -> {
                 List<Integer> tokens = Collections.synchronizedList(new ArrayList<>());
-                List<Long> arrivals = Collections.synchronizedList(new ArrayList<>());
+                List<long[]> arrivals = Collections.synchronizedList(new ArrayList<>()); // {at, session-run nanos so far}
                 streams.tokens.add(tokens);
                 streams.arrivals.add(arrivals);
                 return engine.generate(new GenerationRequest(prompt, SamplingParameters.greedy(), newTokens))
                     .doOnNext(event -> {
                         if (event instanceof GenerationEvent.Token token) {
-                            arrivals.add(System.nanoTime());
+                            arrivals.add(new long[] {System.nanoTime(), engine.decoder().sessionRunNanos()});
                             tokens.add(token.tokenId());
                         }
                     })
@@ -238,7 +241,7 @@ public final class ServeBench {
 
         final List<List<Integer>> tokens = new CopyOnWriteArrayList<>();
 
-        final List<List<Long>> arrivals = new CopyOnWriteArrayList<>(); // per stream, when each token came
+        final List<List<long[]>> arrivals = new CopyOnWriteArrayList<>(); // per stream, each token's {at, run nanos}
 
         final List<Long> ttftNanos = new ArrayList<>();
 
@@ -247,13 +250,30 @@ public final class ServeBench {
          * after the last stream's first token and up to the first stream's last, over that window.
          */
         double steadyDecodeTokensPerSecond() {
-            long from = arrivals.stream().mapToLong(times -> times.get(0)).max().orElseThrow();
-            long to = arrivals.stream().mapToLong(times -> times.get(times.size() - 1)).min().orElseThrow();
-            if (to <= from) {
+            long[] from = steadyFrom();
+            long[] to = steadyTo();
+            long count = arrivals.stream().flatMap(List::stream).filter(at -> at[0] > from[0] && at[0] <= to[0]).count();
+            return count / ((to[0] - from[0]) / 1e9);
+        }
+
+        /** The share of the steady window's time outside ONNX Runtime's runs: the engine's own work in Java. */
+        double steadyJavaOverheadFraction() {
+            long[] from = steadyFrom();
+            long[] to = steadyTo();
+            return 1 - (double) (to[1] - from[1]) / (to[0] - from[0]);
+        }
+
+        private long[] steadyFrom() {
+            return arrivals.stream().map(times -> times.get(0)).max(Comparator.comparingLong(at -> at[0])).orElseThrow();
+        }
+
+        private long[] steadyTo() {
+            long[] to = arrivals.stream().map(times -> times.get(times.size() - 1)).min(Comparator.comparingLong(at -> at[0]))
+                .orElseThrow();
+            if (to[0] <= steadyFrom()[0]) {
                 throw new IllegalStateException("no stream was still decoding when the last one started; raise --new-tokens");
             }
-            long count = arrivals.stream().flatMap(List::stream).filter(at -> at > from && at <= to).count();
-            return count / ((to - from) / 1e9);
+            return to;
         }
     }
 
