@@ -1,12 +1,13 @@
 """Where a model directory's time goes, per operator, in prefill and in decode: ONNX Runtime's profiler.
 
     export/kotodama-export --python export/bench/op_profile.py MODEL_DIR [--prompt-tokens 128] [--past 128]
-        [--steps 16] [--threads 2] [--option KEY=VALUE ...]
+        [--steps 16] [--batch 1] [--threads 2] [--option KEY=VALUE ...]
 
 Runs the directory's model.onnx on the CPU provider of the exporter's ONNX Runtime (the version the Java
 engine loads from Maven), with the profiler on: prefill runs of --prompt-tokens tokens, then decode steps
 of one token after --past cached ones (a fresh past per step, random keys and values: the kernels' work
-does not depend on their values), batch 1. Each phase starts with a warm-up run that the figures leave out.
+does not depend on their values) for --batch rows at once, as the engine's batched step of that many
+running streams. Each phase starts with a warm-up run that the figures leave out.
 --option adds a session config entry (e.g. session.intra_op.allow_spinning=0) to see what it changes.
 
 Prints, per phase, the mean wall time of a run, then each operator type's share, and the heaviest nodes
@@ -40,6 +41,7 @@ def main() -> None:
     parser.add_argument("--prompt-tokens", type=int, default=128)
     parser.add_argument("--past", type=int, default=128, help="cached tokens before each decode step")
     parser.add_argument("--steps", type=int, default=16, help="profiled runs per phase (prefill: a quarter)")
+    parser.add_argument("--batch", type=int, default=1, help="rows of each decode step (running streams)")
     parser.add_argument("--threads", type=int, default=2)
     parser.add_argument("--option", action="append", default=[], metavar="KEY=VALUE",
                         help="a session config entry, repeatable")
@@ -66,27 +68,30 @@ def main() -> None:
         inputs = {i.name: i for i in session.get_inputs()}
         rng = np.random.default_rng(0)
 
-        def feeds(tokens: int, past: int) -> dict:
-            result = {"input_ids": rng.integers(1000, 100000, (1, tokens), dtype=np.int64),
-                      "attention_mask": np.ones((1, past + tokens), dtype=np.int64)}
+        def feeds(rows: int, tokens: int, past: int) -> dict:
+            result = {"input_ids": rng.integers(1000, 100000, (rows, tokens), dtype=np.int64),
+                      "attention_mask": np.ones((rows, past + tokens), dtype=np.int64)}
             for name, spec in inputs.items():
                 if name.startswith("past_key_values"):
                     dtype = np.float16 if "float16" in spec.type else np.float32
-                    result[name] = rng.standard_normal((1, spec.shape[1], past, spec.shape[3])).astype(dtype)
+                    result[name] = rng.standard_normal((rows, spec.shape[1], past, spec.shape[3])).astype(dtype)
             return result
 
-        phases = {"prefill": (args.prompt_tokens, 0, max(1, args.steps // 4)), "decode": (1, args.past, args.steps)}
-        for phase, (tokens, past, runs) in phases.items():
-            session.run(["logits"], feeds(tokens, past))  # the warm-up: profiled, and dropped by split_runs
+        # phase: (rows, tokens a row, past, runs)
+        phases = {"prefill": (1, args.prompt_tokens, 0, max(1, args.steps // 4)),
+                  "decode": (args.batch, 1, args.past, args.steps)}
+        for phase, (rows, tokens, past, runs) in phases.items():
+            session.run(["logits"], feeds(rows, tokens, past))  # the warm-up: profiled, and dropped by split_runs
             for _ in range(runs):
-                session.run(["logits"], feeds(tokens, past))
-            print(f"{phase}: {runs} runs of {tokens} token(s) after {past}", file=sys.stderr)
+                session.run(["logits"], feeds(rows, tokens, past))
+            print(f"{phase}: {runs} runs of {rows} x {tokens} token(s) after {past}", file=sys.stderr)
         events = json.loads(Path(session.end_profiling()).read_text())
 
     result = {"model": str(args.model), "cpu": cpu_name(), "onnxruntime": ort.__version__, "threads": args.threads,
-              "options": args.option}
+              "batch": args.batch, "options": args.option}
     for phase, runs in split_runs(events, phases).items():
-        result[phase] = summarize(phase, runs, phases[phase][0], args.top)
+        rows, tokens, _, _ = phases[phase]
+        result[phase] = summarize(phase, runs, rows * tokens, args.top)
     print(json.dumps(result))
 
 
@@ -105,7 +110,7 @@ def split_runs(events: list, phases: dict) -> dict:
             i += 1
         per_run.append((run, inside))
     result, first = {}, 0
-    for phase, (_, _, count) in phases.items():
+    for phase, (_, _, _, count) in phases.items():
         result[phase] = per_run[first + 1:first + 1 + count]
         first += 1 + count
     return result
