@@ -8,7 +8,6 @@ import java.util.Arrays;
 import java.util.Comparator;
 import java.util.Deque;
 import java.util.HashSet;
-import java.util.Iterator;
 import java.util.List;
 import java.util.Map;
 import java.util.Objects;
@@ -507,8 +506,8 @@ public final class Engine implements AutoCloseable {
         }
         catch (Throwable failure) { // OutOfMemoryError, for one
             ticket.closeRunOptions();
-            fail(ticket, failure);
             release(ticket);
+            fail(ticket, failure);
         }
     }
 
@@ -546,49 +545,63 @@ public final class Engine implements AutoCloseable {
         long now = System.nanoTime();
         List<Active> decoding = new ArrayList<>();
         Active prefilling = null;
-        for (Iterator<Active> it = active.iterator(); it.hasNext();) {
-            Active generation = it.next();
-            boolean goesOn;
-            try {
-                if (generation.ticket.cancelled) {
-                    goesOn = false;
-                }
-                else if (endNow) {
-                    goesOn = finish(generation, FinishReason.SHUTDOWN, now);
-                }
-                else if (generation.ticket.stop.raised()) {
-                    goesOn = finish(generation, FinishReason.STOP, now);
-                }
-                else if (now - generation.startedAt >= options.maxGenerationTime().toNanos()) {
-                    goesOn = finish(generation, FinishReason.LENGTH, now);
-                }
-                else {
-                    goesOn = true;
-                }
+        for (Active generation : List.copyOf(active)) {
+            if (!goesOn(generation, now)) {
+                continue;
             }
-            catch (Throwable failure) { // a subscriber failing on its finish event
-                fail(generation.ticket, failure);
-                goesOn = false;
-            }
-            if (goesOn) {
-                if (generation.fed < generation.prompt.length) {
-                    prefilling = prefilling == null ? generation : prefilling;
-                }
-                else {
-                    decoding.add(generation);
-                }
+            if (generation.fed < generation.prompt.length) {
+                prefilling = prefilling == null ? generation : prefilling;
             }
             else {
-                it.remove();
-                end(generation);
+                decoding.add(generation);
             }
         }
         if (!decoding.isEmpty()) {
             decode(decoding);
+            for (Active generation : decoding) { // a stop raised during the run ends it before the prefill
+                if (generation.ticket.stop.raised() && active.contains(generation)) {
+                    goesOn(generation, System.nanoTime());
+                }
+            }
         }
         if (prefilling != null) {
             prefill(prefilling, pacer.chunk(!decoding.isEmpty()));
         }
+    }
+
+    /**
+     * Whether the generation goes on at this step; when it does not (cancelled, shut down, stopped by its
+     * caller, out of time) it has left the batch.
+     */
+    private boolean goesOn(Active generation, long now) {
+        boolean goesOn;
+        Throwable failed = null;
+        try {
+            if (generation.ticket.cancelled) {
+                goesOn = false;
+            }
+            else if (endNow) {
+                goesOn = finish(generation, FinishReason.SHUTDOWN, now);
+            }
+            else if (generation.ticket.stop.raised()) {
+                goesOn = finish(generation, FinishReason.STOP, now);
+            }
+            else if (now - generation.startedAt >= options.maxGenerationTime().toNanos()) {
+                goesOn = finish(generation, FinishReason.LENGTH, now);
+            }
+            else {
+                goesOn = true;
+            }
+        }
+        catch (Throwable failure) { // a subscriber failing on its finish event
+            failed = failure;
+            goesOn = false;
+        }
+        if (!goesOn) {
+            Throwable failure = failed;
+            leave(generation, failure == null ? null : () -> fail(generation.ticket, failure));
+        }
+        return goesOn;
     }
 
     private void decode(List<Active> decoding) {
@@ -645,17 +658,16 @@ public final class Engine implements AutoCloseable {
     private void failInRun(Active generation, Throwable failure) {
         Ticket ticket = generation.ticket;
         cache.truncate(generation.row, 0); // what the failed run wrote is not to be reused
-        if (failure instanceof OrtException) {
-            if (!ticket.cancelled) {
+        leave(generation, () -> {
+            if (!(failure instanceof OrtException)) {
+                fail(ticket, failure);
+            }
+            else if (!ticket.cancelled) {
                 ticket.log(() -> logger.error("generation failed in ONNX Runtime", failure));
                 ticket.sink.error(new EngineException("the model failed on this generation (ONNX Runtime); the server "
                         + "log has the details"));
             }
-        }
-        else {
-            fail(ticket, failure);
-        }
-        leave(generation);
+        });
     }
 
     /**
@@ -668,8 +680,7 @@ public final class Engine implements AutoCloseable {
             sampleAndEmit(generation, now);
         }
         catch (Throwable failure) {
-            fail(generation.ticket, failure);
-            leave(generation);
+            leave(generation, () -> fail(generation.ticket, failure));
         }
     }
 
@@ -682,9 +693,10 @@ public final class Engine implements AutoCloseable {
             token = generation.sampler.sample(generation.logits, generation.history);
         }
         catch (RuntimeException ex) { // NaN logits, for one: this generation fails, the engine goes on
-            ticket.log(() -> logger.error("sampling failed", ex));
-            ticket.sink.error(new EngineException("sampling failed: " + ex.getMessage()));
-            leave(generation);
+            leave(generation, () -> {
+                ticket.log(() -> logger.error("sampling failed", ex));
+                ticket.sink.error(new EngineException("sampling failed: " + ex.getMessage()));
+            });
             return;
         }
         if (generation.generated == 0) {
@@ -709,22 +721,35 @@ public final class Engine implements AutoCloseable {
 
     /** Takes the generation out of the batch, once. */
     private void leave(Active generation) {
+        leave(generation, null);
+    }
+
+    /** Takes the generation out of the batch, once; {@code failing} ends its stream with an error after that. */
+    private void leave(Active generation, @Nullable Runnable failing) {
         if (active.remove(generation)) {
-            end(generation);
+            end(generation, failing);
+        }
+        else if (failing != null) {
+            failing.run();
         }
     }
 
     /**
      * A generation has left the batch: its row keeps its KV for reuse, its admission is released, and only
-     * then does a finished stream complete, so that a client (or a balancer counting connections) that
-     * sends its next request the moment this one ends finds the slot free.
+     * then does its stream end, completed when it finished or failed by {@code failing}, so that a client
+     * (or a balancer counting connections) that sends its next request the moment this one ends finds the
+     * slot free.
      */
-    private void end(Active generation) {
+    private void end(Active generation, @Nullable Runnable failing) {
         rowBusy[generation.row] = false;
         rowLastUsed[generation.row] = ++uses;
         generation.close();
-        release(generation.ticket, generation.finished);
-        if (generation.finished) {
+        boolean completes = generation.finished && failing == null;
+        release(generation.ticket, completes);
+        if (failing != null) {
+            failing.run();
+        }
+        else if (completes) {
             try {
                 generation.ticket.sink.complete();
             }

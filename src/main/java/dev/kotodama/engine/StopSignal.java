@@ -6,7 +6,8 @@ package dev.kotodama.engine;
  * {@link FinishReason#STOP}, frees its slot, and then its flux completes. Unlike cancelling the
  * subscription, which ends the flux at once while the slot is freed a step later, the caller sees the end
  * only when a new generation can take the slot. Raising it again, or after the generation ended, does
- * nothing.
+ * nothing. One signal serves one generation: a flux subscribed again shares it, and a raised signal ends
+ * the new generation at its first step.
  */
 public final class StopSignal {
 

@@ -134,8 +134,9 @@ class KotodamaChatModelIT {
 
     @Test
     void aStopSequenceCutsTheAnswerAndEndsTheGeneration() throws InterruptedException {
-        tiny.forced.then(ForcedTokens.Script.endless(tiny.ids("<|channel|>final<|message|>Hello there. Goodbye"),
-                tiny.ids(" again")[0]));
+        int[] script = tiny.ids("<|channel|>final<|message|>Hello there. Goodbye");
+        tiny.forced.then(ForcedTokens.Script.endless(script, tiny.ids(" again")[0]));
+        int sampledBefore = tiny.forced.sampled();
 
         ChatResponse response = chatModel.call(capitalOfFrance(KotodamaChatOptions.builder().stopSequences(List.of("Good"))
             .maxTokens(2000).build()));
@@ -144,6 +145,8 @@ class KotodamaChatModelIT {
         assertThat(response.getResult().getMetadata().getFinishReason()).isEqualTo("stop");
         assertThat(tiny.engine.activeCount()).as("the generation's slot is free when the reply ends").isZero();
         assertThat(tiny.engine.reservedKvBytes()).isZero();
+        assertThat(tiny.forced.sampled() - sampledBefore).as("tokens sampled: the script, then a step or two")
+            .isLessThanOrEqualTo(script.length + 2);
     }
 
     @Test

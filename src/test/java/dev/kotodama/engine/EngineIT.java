@@ -148,6 +148,30 @@ class EngineIT {
     }
 
     @Test
+    void aRaisedStopSignalEndsTheGenerationWithAStopFinishAfterFreeingItsSlot() throws Exception {
+        int[] prompt = ints(references().get(0).path("prompt_ids"));
+        Engine engine = engine(new EngineOptions(1L << 30, 0, EngineOptions.UNLIMITED, 1, 128));
+        StopSignal stop = new StopSignal();
+        List<GenerationEvent> events = new CopyOnWriteArrayList<>();
+        List<Integer> activeAtCompletion = new CopyOnWriteArrayList<>();
+
+        engine.generate(greedy(prompt, 2000), stop)
+            .doOnNext(event -> {
+                events.add(event);
+                if (event instanceof GenerationEvent.Token token && token.index() == 2) {
+                    stop.raise(); // on the engine thread, as the token is emitted: the next step ends it
+                }
+            })
+            .doOnComplete(() -> activeAtCompletion.add(engine.activeCount()))
+            .blockLast(TIMEOUT);
+
+        assertThat(events).hasSize(4).last().isInstanceOfSatisfying(GenerationEvent.Finished.class,
+                finished -> assertThat(finished.reason()).isEqualTo(FinishReason.STOP));
+        assertThat(activeAtCompletion).containsExactly(0);
+        assertThat(tokens(engine.generate(greedy(prompt, 4)))).as("the slot serves the next one").hasSize(4);
+    }
+
+    @Test
     void cancellingEightOfTenMidStreamLetsNewOnesIn() throws Exception {
         int[] prompt = ints(references().get(1).path("prompt_ids"));
         Engine engine = engine(new EngineOptions(1L << 30, 0, EngineOptions.UNLIMITED, 10, 128));
