@@ -465,8 +465,9 @@ public final class Engine implements AutoCloseable {
             starting.clear();
             step();
         }
-        for (Active generation : active) {
+        for (Active generation : active) { // closed without a drain: what still runs fails, as what waited did
             generation.close();
+            generation.ticket.sink.error(new EngineException("the engine is shut down"));
         }
         active.clear();
     }

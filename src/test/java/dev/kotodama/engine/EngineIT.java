@@ -172,6 +172,22 @@ class EngineIT {
     }
 
     @Test
+    void closingTheEngineWithoutADrainFailsWhatRunsInsteadOfLeavingItHanging() throws Exception {
+        int[] prompt = ints(references().get(0).path("prompt_ids"));
+        Engine engine = engine(1L << 30, 4);
+        CountDownLatch flowing = new CountDownLatch(1);
+        CompletableFuture<Throwable> ended = new CompletableFuture<>();
+        engine.generate(greedy(prompt, 3000))
+            .subscribe(event -> flowing.countDown(), ended::complete, () -> ended.complete(null));
+        assertThat(flowing.await(1, TimeUnit.MINUTES)).isTrue();
+
+        engine.close();
+        this.engine = null;
+
+        assertThat(ended.get(1, TimeUnit.MINUTES)).isInstanceOf(EngineException.class).hasMessageContaining("shut down");
+    }
+
+    @Test
     void cancellingEightOfTenMidStreamLetsNewOnesIn() throws Exception {
         int[] prompt = ints(references().get(1).path("prompt_ids"));
         Engine engine = engine(new EngineOptions(1L << 30, 0, EngineOptions.UNLIMITED, 10, 128));
