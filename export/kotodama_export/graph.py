@@ -1,8 +1,9 @@
 """An ONNX graph whose weights stream into one external data file as they are made.
 
-Every initializer is written to `model.onnx.data` the moment it is added (page-aligned, so ONNX
-Runtime can map it), and only its name, shape and offset stay in memory: the protobuf holds no weight
-and never meets its 2 GB limit.
+Every initializer is written to `model.onnx.data` the moment it is added (those of 1 MiB or more
+page-aligned, so that ONNX Runtime can map them; smaller ones packed, as ONNX Runtime's own writer does,
+since a page of padding each added about 5% to a small model's file), and only its name, shape and offset
+stay in memory: the protobuf holds no weight and never meets its 2 GB limit.
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ import onnx
 from onnx import TensorProto, helper, numpy_helper
 
 ALIGN = 4096
+ALIGN_FROM = 1 << 20  # bytes: a smaller initializer is not aligned (ONNX Runtime's own align_threshold)
 OPSET = 21
 MS_OPSET = 1
 
@@ -114,13 +116,17 @@ class Graph(Nodes):
 
     def raw(self, name: str, onnx_type: int, shape: Iterable[int], chunks: Iterable[bytes]) -> str:
         """Adds an initializer from byte chunks written in order (for tensors made piece by piece)."""
-        offset = (self._data.tell() + ALIGN - 1) // ALIGN * ALIGN
-        self._data.seek(offset)
+        shape = list(shape)
+        size = int(np.prod(shape)) * helper.tensor_dtype_to_np_dtype(onnx_type).itemsize
+        offset = self._data.tell()
+        if size >= ALIGN_FROM:
+            offset = (offset + ALIGN - 1) // ALIGN * ALIGN
+            self._data.seek(offset)
         length = 0
         for chunk in chunks:
             self._data.write(chunk)
             length += len(chunk)
-        tensor = TensorProto(name=name, data_type=onnx_type, dims=list(shape))
+        tensor = TensorProto(name=name, data_type=onnx_type, dims=shape)
         tensor.data_location = TensorProto.EXTERNAL
         for key, value in (("location", self.data_path.name), ("offset", str(offset)), ("length", str(length))):
             entry = tensor.external_data.add()
