@@ -64,7 +64,7 @@ def _demo(args: argparse.Namespace) -> None:
 
 def _parser() -> argparse.ArgumentParser:
     from .convert import CHAT_FORMATS, PRECISIONS, TARGETS
-    from .quant import BLOCK_SIZES, DEFAULT_METHOD, METHODS
+    from .quant import BLOCK_SIZES, DEFAULT_RECIPE, RECIPES
 
     parser = argparse.ArgumentParser(prog="kotodama-export", description=__doc__)
     commands = parser.add_subparsers(required=True, metavar="COMMAND")
@@ -76,9 +76,11 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--precision", required=True, help=f"{' | '.join(PRECISIONS)} (cpu: fp32 or int4)")
     p.add_argument("--accuracy-level", type=int, choices=(0, 1, 2, 3, 4), default=None,
                    help="int4 MatMulNBits accuracy_level (default 4 on cpu: int8 activations inside the kernel; 0 on cuda)")
-    p.add_argument("--quant", choices=tuple(METHODS), default=None,
-                   help=f"int4: how weights are rounded (default {DEFAULT_METHOD}): rtn, symmetric round-to-nearest; "
-                        "mse, asymmetric blocks with a zero point and the scale of least squared error")
+    p.add_argument("--quant", choices=tuple(RECIPES), default=None,
+                   help=f"int4: how weights are rounded (default {DEFAULT_RECIPE}): rtn, symmetric round-to-nearest; "
+                        "mse, asymmetric blocks with a zero point and the scale of least squared error; mixed, mse "
+                        "with attention's keys and values and the embedding in 8 bits while they add at most 1/8 "
+                        "to the weights")
     p.add_argument("--block-size", type=int, choices=BLOCK_SIZES, default=None,
                    help="int4: weights per scale (default 32); 64 and 128 prefill and decode faster on the CPU and lose more "
                         "(README: One stream beside llama.cpp)")

@@ -18,8 +18,8 @@ from .atomic import atomic_directory
 from .checkpoint import Checkpoint, source_digest
 from .errors import ExportError
 from .graph import BFLOAT16, FLOAT16, FLOAT32, Graph
-from .llama import LlamaBuilder, Precision
-from .quant import BLOCK_SIZES, DEFAULT_METHOD, METHODS
+from .llama import LlamaBuilder, Precision, role_parameters
+from .quant import BLOCK_SIZES, DEFAULT_RECIPE, RECIPES
 from .qwen3_moe import Qwen3MoeBuilder
 from .spec import ModelSpec, read_spec
 
@@ -49,19 +49,19 @@ def precision_for(target: str, precision: str, accuracy_level: int | None, quant
     level = accuracy_level if accuracy_level is not None else (4 if target == "cpu" else 0)
     if quant is not None and precision != "int4":
         raise ExportError(f"--quant chooses how int4 weights are rounded; precision {precision} has none")
-    if quant is not None and quant not in METHODS:
-        raise ExportError(f"unknown quantization method {quant!r}: use one of {', '.join(METHODS)}")
+    if quant is not None and quant not in RECIPES:
+        raise ExportError(f"unknown quantization recipe {quant!r}: use one of {', '.join(RECIPES)}")
     if block_size is not None and precision != "int4":
         raise ExportError(f"--block-size sets the int4 weights' block; precision {precision} has none")
     if block_size is not None and block_size not in BLOCK_SIZES:
         raise ExportError(f"--block-size {block_size} is not one of {', '.join(map(str, BLOCK_SIZES))} "
                           "(16 to 256: what ONNX Runtime's CPU kernels take)")
-    method = METHODS[quant or DEFAULT_METHOD]
+    recipe = RECIPES[quant or DEFAULT_RECIPE]
     if block_size is not None:
-        method = dataclasses.replace(method, block=block_size)
+        recipe = recipe.with_block(block_size)
     return Precision(precision, activations[precision], precision == "int4", level,
                      int4_embedding=precision == "int4" and target == "cpu",
-                     quant=method if precision == "int4" else None)
+                     quant=recipe if precision == "int4" else None)
 
 
 def convert(checkpoint: Path, out: Path, target: str, precision_name: str, *, force: bool = False,
@@ -71,7 +71,7 @@ def convert(checkpoint: Path, out: Path, target: str, precision_name: str, *, fo
     """Export ``checkpoint`` into the model directory ``out``; ``chat_format`` (harmony | template)
     overrides what the checkpoint's chat_template.jinja says (for a checkpoint without one);
     ``router_logits`` adds a mixture of experts' router logits as outputs (for checking the routing);
-    ``quant`` names how int4 weights are chosen (quant.METHODS, default quant.DEFAULT_METHOD) and
+    ``quant`` names how int4 weights are chosen (quant.RECIPES, default quant.DEFAULT_RECIPE) and
     ``block_size`` overrides its block (32): larger blocks prefill faster and lose more."""
     precision = precision_for(target, precision_name, accuracy_level, quant, block_size)
     if chat_format not in (None, *CHAT_FORMATS):
@@ -85,6 +85,8 @@ def convert(checkpoint: Path, out: Path, target: str, precision_name: str, *, fo
                           "or int4 for cpu")
     if router_logits and not spec.num_experts:
         raise ExportError(f"--router-logits needs a mixture-of-experts checkpoint; {checkpoint} is a {spec.architecture}")
+    if precision.int4:
+        precision = dataclasses.replace(precision, wide=precision.quant.wide_roles(role_parameters(spec, precision)))
     started = time.monotonic()
     with atomic_directory(out, force) as staging:
         progress(f"exporting {spec.architecture} ({spec.num_layers} layers, hidden {spec.hidden_size}, "
@@ -169,7 +171,8 @@ def manifest(spec: ModelSpec, precision: Precision, target: str, stop_ids: list[
 
     quantization = None
     if precision.int4:
-        quantization = {"op": "MatMulNBits", **precision.quant.manifest(), "accuracy_level": precision.accuracy_level,
+        quantization = {"op": "MatMulNBits", **precision.quant.manifest(precision.wide),
+                        "accuracy_level": precision.accuracy_level,
                         "embedding": ("GatherBlockQuantized" if precision.gathers_int4(spec.hidden_size)
                                       else precision.activations.name)}
     return {

@@ -22,7 +22,7 @@ from onnx import TensorProto
 
 from .checkpoint import Checkpoint, row_chunks
 from .graph import FLOAT16, FLOAT32, DType, Graph, Nodes
-from .quant import Method, quantize
+from .quant import Method, Recipe, quantize
 from .rope import rotary_caches
 from .spec import ModelSpec
 
@@ -45,12 +45,35 @@ class Precision:
     int4: bool
     accuracy_level: int  # MatMulNBits: 0 keeps activations in their type; 4 quantizes them to int8 (faster on CPU)
     int4_embedding: bool  # GatherBlockQuantized embedding table (CPU); CUDA keeps it in the activation type
-    quant: Method | None = None  # how int4 weights are chosen (quant.METHODS)
+    quant: Recipe | None = None  # how int4 weights are chosen (quant.RECIPES)
+    wide: tuple[str, ...] = ()  # the roles (quant.WIDENABLE) that the recipe stores in 8 bits in this export
+
+    def method(self, role: str | None = None) -> Method:
+        """How the matrix of ``role`` (quant.WIDENABLE; None: any other) is quantized."""
+        assert self.quant is not None
+        return self.quant.eight_bit() if role in self.wide else self.quant.method
 
     def gathers_int4(self, hidden: int) -> bool:
         """Whether the embedding is gathered from int4 blocks: on the CPU, when its rows are whole blocks
         (else it stays a table in the activations' type)."""
-        return self.int4_embedding and self.quant is not None and hidden % self.quant.block == 0
+        return self.int4_embedding and self.quant is not None and hidden % self.quant.method.block == 0
+
+
+def role_parameters(spec: ModelSpec, precision: Precision) -> dict[str, int]:
+    """The parameters of each role that a Recipe may widen, and of every quantized matrix ("all"), for
+    Recipe.wide_roles. The CPU only: ONNX Runtime's CUDA MatMulNBits is not checked here with 8 bits, so a
+    cuda export widens nothing."""
+    hidden, kv = spec.hidden_size, spec.num_kv_heads * spec.head_dim
+    table = spec.vocab_size * hidden
+    per_layer = hidden * (2 * spec.num_heads * spec.head_dim + 2 * kv)  # q, k, v, o
+    mlp = 3 * hidden * spec.intermediate_size
+    experts = 3 * hidden * spec.moe_intermediate_size * spec.num_experts
+    layers = sum(per_layer + (experts if spec.is_sparse(layer) else mlp) for layer in range(spec.num_layers))
+    gathered = precision.gathers_int4(hidden)
+    roles = {"attn.k": spec.num_layers * kv * hidden, "attn.v": spec.num_layers * kv * hidden,
+             "embedding": table if gathered else 0}
+    untied_head = 0 if spec.tie_word_embeddings and gathered else table
+    return {"all": layers + roles["embedding"] + untied_head, **(roles if precision.int4_embedding else {})}
 
 
 class LlamaBuilder:
@@ -107,12 +130,12 @@ class LlamaBuilder:
     def make_embedding(self, ids: str) -> str:
         name = "/model/embed_tokens"
         vocab, hidden = self.spec.vocab_size, self.spec.hidden_size
-        method = self.p.quant
         if self.p.gathers_int4(hidden):
+            method = self.p.method("embedding")
             # MatMulNBits's layout, so that a tied lm_head reads the same initializers (make_lm_head); the
             # gather sees it as [vocab, blocks, block] quantized along its last axis.
             blocks = hidden // method.block
-            weights = self._quantized(name, [EMBED], [vocab, blocks, method.block * method.bits // 8],
+            weights = self._quantized(name, [EMBED], [vocab, blocks, method.block * method.bits // 8], method,
                                       gather_rows=vocab, matmul=self.spec.tie_word_embeddings)
             self.embedding = weights if self.spec.tie_word_embeddings else None
             scales = self.g.op("Reshape", [weights.scales, self.g.constant(f"{name}/scales_shape",
@@ -164,9 +187,12 @@ class LlamaBuilder:
 
     def make_qkv(self, layer: int, base: str, x: str) -> list[str]:
         """GroupQueryAttention's query, key and value inputs: q, k and v packed into one MatMul (key and
-        value empty)."""
-        qkv = self.make_matmul(f"{base}/qkv_proj", x, [hf(layer, f"self_attn.{p}_proj") for p in "qkv"])
-        return [qkv, "", ""]
+        value empty), or three when the recipe quantizes them differently (keys and values in 8 bits)."""
+        sources = {p: hf(layer, f"self_attn.{p}_proj") for p in "qkv"}
+        if self.p.int4 and {self.p.method(), self.p.method("attn.k"), self.p.method("attn.v")} != {self.p.method()}:
+            return [self.make_matmul(f"{base}/{p}_proj", x, [sources[p]], None if p == "q" else f"attn.{p}")
+                    for p in "qkv"]
+        return [self.make_matmul(f"{base}/qkv_proj", x, list(sources.values())), "", ""]
 
     def make_mlp(self, layer: int, x: str) -> str:
         """
@@ -195,7 +221,8 @@ class LlamaBuilder:
         axes = self.g.constant("/lm_head/last/axes", np.array([1], dtype=np.int64))
         last = self.g.op("Slice", [x, starts, ends, axes], "/lm_head/last/Slice")
         if self.spec.tie_word_embeddings and self.embedding is not None:
-            logits = self._make_matmul_nbits("/lm_head", last, [EMBED], weights=self.embedding)
+            logits = self._make_matmul_nbits("/lm_head", last, [EMBED], self.p.method("embedding"),
+                                             weights=self.embedding)
         else:
             logits = self.make_matmul("/lm_head", last, [EMBED if self.spec.tie_word_embeddings else LM_HEAD])
         if self.act is not FLOAT32:
@@ -217,10 +244,11 @@ class LlamaBuilder:
                           domain="com.microsoft", epsilon=self.spec.rms_norm_eps)
         return out[0], out[3]
 
-    def make_matmul(self, name: str, x: str, sources: list[str]) -> str:
-        """x @ W.T for W = the sources stacked along the output dimension (HF [out, in] each)."""
+    def make_matmul(self, name: str, x: str, sources: list[str], role: str | None = None) -> str:
+        """x @ W.T for W = the sources stacked along the output dimension (HF [out, in] each); int4 weights
+        are quantized as the recipe says for ``role`` (quant.WIDENABLE)."""
         if self.p.int4:
-            return self._make_matmul_nbits(name, x, sources)
+            return self._make_matmul_nbits(name, x, sources, self.p.method(role))
         k = self.ckpt.shape(sources[0])[1]
         n = sum(self.ckpt.shape(s)[0] for s in sources)
 
@@ -231,23 +259,22 @@ class LlamaBuilder:
         weight = self.g.raw(f"{name}/weight", self.act.onnx_type, [k, n], transposed())
         return self.g.op("MatMul", [x, weight], f"{name}/MatMul")
 
-    def _make_matmul_nbits(self, name: str, x: str, sources: list[str], into: Nodes | None = None,
+    def _make_matmul_nbits(self, name: str, x: str, sources: list[str], method: Method, into: Nodes | None = None,
                            weights: QuantizedWeights | None = None) -> str:
-        """The 4-bit matmul; its node goes into ``into`` (an If branch) or else the graph, its weights (made
-        here unless given) into the graph."""
-        method = self.p.quant
+        """The 4- or 8-bit matmul; its node goes into ``into`` (an If branch) or else the graph, its weights
+        (made here unless given) into the graph."""
         k = self.ckpt.shape(sources[0])[1]
         n = sum(self.ckpt.shape(s)[0] for s in sources)
         blocks = -(-k // method.block)
-        w = weights or self._quantized(name, sources, [n, blocks, method.block * method.bits // 8],
+        w = weights or self._quantized(name, sources, [n, blocks, method.block * method.bits // 8], method,
                                        float16_scales=into is None)
         return (into or self.g).op("MatMulNBits", [x, w.data, w.scales, *w.zero_points], f"{name}/MatMulNBits",
                                    domain="com.microsoft", K=k, N=n, bits=method.bits, block_size=method.block,
                                    accuracy_level=self.p.accuracy_level)
 
-    def _quantized(self, name: str, sources: list[str], data_shape: list[int], gather_rows: int | None = None,
-                   matmul: bool = True, float16_scales: bool = True) -> QuantizedWeights:
-        """The sources, stacked along their rows, quantized by the export's method row slab by row slab, as
+    def _quantized(self, name: str, sources: list[str], data_shape: list[int], method: Method,
+                   gather_rows: int | None = None, matmul: bool = True, float16_scales: bool = True) -> QuantizedWeights:
+        """The sources, stacked along their rows, quantized by ``method`` row slab by row slab, as
         initializers of the graph in MatMulNBits's layout; with ``gather_rows``, the zero points one per
         byte, [rows, blocks, 1], as GatherBlockQuantized reads them along its last axis (and, unless
         ``matmul``, only so). The scales are float16 in the file; float32 activations read them through a
@@ -266,7 +293,7 @@ class LlamaBuilder:
             for source in sources:
                 rows, cols = self.ckpt.shape(source)
                 for a, b in row_chunks(rows, cols * 4):
-                    q = quantize(self.ckpt.rows(source, a, b), self.p.quant)
+                    q = quantize(self.ckpt.rows(source, a, b), method)
                     scales.append(q.scales)
                     if q.zero_points is not None:
                         zeros.append(q.packed_zero_points())

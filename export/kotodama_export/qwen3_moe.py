@@ -31,8 +31,8 @@ class Qwen3MoeBuilder(LlamaBuilder):
         """
         spec = self.spec
         q = self.make_matmul(f"{base}/q_proj", x, [hf(layer, "self_attn.q_proj")])
-        k = self.make_matmul(f"{base}/k_proj", x, [hf(layer, "self_attn.k_proj")])
-        v = self.make_matmul(f"{base}/v_proj", x, [hf(layer, "self_attn.v_proj")])
+        k = self.make_matmul(f"{base}/k_proj", x, [hf(layer, "self_attn.k_proj")], "attn.k")
+        v = self.make_matmul(f"{base}/v_proj", x, [hf(layer, "self_attn.v_proj")], "attn.v")
         q = self._head_norm(f"{base}/q_norm", q, spec.num_heads, hf(layer, "self_attn.q_norm"))
         k = self._head_norm(f"{base}/k_norm", k, spec.num_kv_heads, hf(layer, "self_attn.k_norm"))
         return [q, k, v]
@@ -122,10 +122,11 @@ class Qwen3MoeBuilder(LlamaBuilder):
             x = then.op("Gather", [rows, picked], f"{name}/Gather_1", axis=0)
             source = f"mlp.experts.{expert}"
             fused = self._make_matmul_nbits(f"{name}/gate_up_proj", x, [hf(layer, f"{source}.gate_proj"),
-                                                                        hf(layer, f"{source}.up_proj")], into=then)
+                                                                        hf(layer, f"{source}.up_proj")], self.p.method(),
+                                           into=then)
             gate, up = then.node("Split", [fused], f"{name}/Split", outputs=2, axis=-1, num_outputs=2)
             down = self._make_matmul_nbits(f"{name}/down_proj", self.make_swiglu(name, gate, up, into=then),
-                                           [hf(layer, f"{source}.down_proj")], into=then)
+                                           [hf(layer, f"{source}.down_proj")], self.p.method(), into=then)
             scale = then.op("Unsqueeze", [then.op("Gather", [column, picked], f"{name}/Gather_2", axis=0), flat],
                             f"{name}/Unsqueeze")
             at = then.op("Unsqueeze", [picked, flat], f"{name}/Unsqueeze_1")

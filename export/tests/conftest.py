@@ -8,7 +8,6 @@ from pathlib import Path
 import pytest
 
 from kotodama_export.convert import convert
-from kotodama_export.quant import DEFAULT_METHOD
 from kotodama_export.random_checkpoint import shared_dir, write_random_checkpoint
 
 JAPANESE_PROMPT = "日本の首都はどこですか？東京について三つの文で説明してください。"
@@ -58,28 +57,29 @@ def genai_greedy(model_dir: Path, ids: list[int], new_tokens: int) -> list[int]:
     return tokens
 
 
-def dequantized_copy(checkpoint: Path, out: Path, dense: Callable[[str], bool] = lambda name: False,
-                     method: str = DEFAULT_METHOD, block: int = 32) -> Path:
-    """``checkpoint`` with every matrix replaced by its int4 round trip by ``method`` in blocks of ``block``
-    (what an int4 export computes), except those that ``dense`` names; the side files copied. transformers on it gives an int4
-    graph's logits exactly, which separates graph errors from quantization error."""
-    import dataclasses
-
+def dequantized_copy(checkpoint: Path, out: Path, quantization: dict, dense: Callable[[str], bool] = lambda name: False) -> Path:
+    """``checkpoint`` with every matrix replaced by its round trip through the quantization that an int4
+    export's manifest records (its recipe, block and 8-bit roles), except those that ``dense`` names; the
+    side files copied. transformers on it gives that int4 graph's logits exactly, which separates graph
+    errors from quantization error (and holds the manifest to what the graph stores)."""
     import numpy as np
     import torch
     from safetensors.torch import save_file
 
     from kotodama_export.checkpoint import Checkpoint
-    from kotodama_export.quant import METHODS, dequantize, quantize
+    from kotodama_export.quant import RECIPES, dequantize, quantize
 
-    chosen = dataclasses.replace(METHODS[method], block=block)
+    recipe = RECIPES[quantization["method"]].with_block(quantization["block_size"])
+    roles = {"self_attn.k_proj.weight": "attn.k", "self_attn.v_proj.weight": "attn.v", "embed_tokens.weight": "embedding"}
     out.mkdir()
     with Checkpoint(checkpoint) as ckpt:
         tensors = {}
         for name in ckpt.names():
             w = ckpt.tensor(name)
+            role = next((r for suffix, r in roles.items() if name.endswith(suffix)), None)
+            method = recipe.eight_bit() if role in quantization["eight_bit"] else recipe.method
             keep = w.ndim != 2 or dense(name)
-            tensors[name] = torch.from_numpy(w if keep else np.ascontiguousarray(dequantize(quantize(w, chosen),
+            tensors[name] = torch.from_numpy(w if keep else np.ascontiguousarray(dequantize(quantize(w, method),
                                                                                             w.shape[1])))
     save_file(tensors, out / "model.safetensors")
     for f in checkpoint.iterdir():

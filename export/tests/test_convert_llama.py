@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import shutil
 from pathlib import Path
@@ -14,7 +15,7 @@ import torch
 from conftest import JAPANESE_PROMPT, PROMPTS, dequantized_copy, genai_greedy
 from kotodama_export.convert import convert
 from kotodama_export.demo import checkpoint as demo_checkpoint, corpus as demo_corpus
-from kotodama_export.quant import DEFAULT_METHOD, METHODS
+from kotodama_export.quant import DEFAULT_RECIPE, RECIPES
 from kotodama_export.random_checkpoint import preset_config, write_random_checkpoint
 from kotodama_export.rope import rotary_caches
 from kotodama_export.spec import read_spec
@@ -29,8 +30,8 @@ def test_fp32_export_equals_transformers_over_prefill_and_32_decode_steps(tiny_c
     assert result["greedy_match"], "32-token greedy continuations differ from transformers'"
 
 
-@pytest.mark.parametrize("method, block", [(m, 32) for m in sorted(METHODS)] + [(DEFAULT_METHOD, 128),
-                                                                               (DEFAULT_METHOD, 256)])
+@pytest.mark.parametrize("method, block", [(m, 32) for m in sorted(RECIPES)] + [(DEFAULT_RECIPE, 128),
+                                                                               (DEFAULT_RECIPE, 256)])
 def test_int4_graph_computes_exactly_its_dequantized_weights(tiny_checkpoint: Path, tmp_path: Path, method: str,
                                                              block: int):
     """Separates graph errors from quantization error: transformers running the int4 weights, dequantized,
@@ -38,12 +39,13 @@ def test_int4_graph_computes_exactly_its_dequantized_weights(tiny_checkpoint: Pa
     --block-size) a row of the tiny model's hidden width is one block, the embedding's included; down_proj's three.
     Blocks of 256 are wider than the hidden rows (zero-padded), so the embedding stays a float table."""
     int4_table = block <= 128  # the tiny model's rows are 128 wide
-    dequantized = dequantized_copy(tiny_checkpoint, tmp_path / "dequantized", method=method, block=block,
-                                   dense=lambda name: not int4_table and name.endswith("embed_tokens.weight"))
     exported = convert(tiny_checkpoint, tmp_path / "int4-level0", "cpu", "int4", accuracy_level=0, quant=method,
                        block_size=None if block == 32 else block)
     manifest = json.loads((exported / "kotodama.json").read_text())
+    dequantized = dequantized_copy(tiny_checkpoint, tmp_path / "dequantized", manifest["quantization"],
+                                   dense=lambda name: not int4_table and name.endswith("embed_tokens.weight"))
     assert manifest["quantization"]["block_size"] == block
+    assert bool(manifest["quantization"]["eight_bit"]) == bool(RECIPES[method].wide)
     ops = [n.op_type for n in onnx.load(str(exported / "model.onnx"), load_external_data=False).graph.node]
     assert ("GatherBlockQuantized" in ops) == int4_table
     assert manifest["quantization"]["embedding"] == ("GatherBlockQuantized" if int4_table else "float32")
@@ -72,7 +74,7 @@ def test_int4_export_of_a_trained_tiny_llama_agrees_with_transformers(tmp_path: 
     checkpoint = demo_checkpoint.recover(demo_checkpoint.EMBEDDED, tmp_path / "trained")
     prompts = [demo_corpus.prompt(c) for c in demo_corpus.generate(12, seed=7, split="held_out")]
     results = {}
-    for method in ("rtn", DEFAULT_METHOD):
+    for method in ("rtn", DEFAULT_RECIPE):
         exported = convert(checkpoint, tmp_path / f"int4-{method}", "cpu", "int4", chat_format="harmony", quant=method)
         results[method] = run_verification(checkpoint, exported, prompts, new_tokens=32)
     record_property("int4_trained_tiny_llama", json.dumps(results))
@@ -81,7 +83,7 @@ def test_int4_export_of_a_trained_tiny_llama_agrees_with_transformers(tmp_path: 
     for result in results.values():
         assert result["top1_agreement"] >= 0.95
         assert result["mean_kl"] <= 0.05
-    assert results[DEFAULT_METHOD]["mean_kl"] <= 0.5 * results["rtn"]["mean_kl"]
+    assert results[DEFAULT_RECIPE]["mean_kl"] <= 0.5 * results["rtn"]["mean_kl"]
 
 
 def test_onnxruntime_genai_greedy_tokens_equal_ours(tiny_fp32: Path, tiny_int4: Path):
@@ -102,8 +104,9 @@ def test_model_directory_holds_the_contract(tiny_fp32: Path, tiny_int4: Path):
 
         assert manifest["target"] == "cpu" and manifest["precision"] == precision
         assert manifest["quantization"] == (None if precision == "fp32" else {
-            "op": "MatMulNBits", "method": DEFAULT_METHOD, "bits": 4, "block_size": 32, "symmetric": False,
-            "accuracy_level": 4, "embedding": "GatherBlockQuantized"})
+            "op": "MatMulNBits", "method": DEFAULT_RECIPE, "bits": 4, "block_size": 32, "symmetric": False,
+            # the tiny model's 196,608 x 128 embedding is 4/7 of its weights: too big to widen within 1/8
+            "eight_bit": ["attn.k", "attn.v"], "accuracy_level": 4, "embedding": "GatherBlockQuantized"})
         assert manifest["stop_token_ids"] == [2, 13]  # <|return|> from config.json, <|call|> from the tokenizer
         assert manifest["chat_format"] == "harmony"
         assert set(manifest["files"]) <= {f.name for f in model_dir.iterdir()}
@@ -122,14 +125,17 @@ def test_every_weight_is_external_and_the_graph_uses_the_fused_ops(tiny_int4: Pa
     assert ops.count("GroupQueryAttention") == 4
     assert all(a.i == 1 for n in model.graph.node if n.op_type == "GroupQueryAttention"
                for a in n.attribute if a.name == "do_rotary")
-    assert ops.count("MatMulNBits") == 4 * 5 + 1  # qkv, o, gate, up, down per layer; lm_head
+    assert ops.count("MatMulNBits") == 4 * 7 + 1  # q, k, v (k and v in 8 bits), o, gate, up, down per layer; lm_head
+    bits = {n.name: a.i for n in model.graph.node if n.op_type == "MatMulNBits" for a in n.attribute if a.name == "bits"}
+    assert {name for name, b in bits.items() if b == 8} == {f"/model/layers.{i}/attn/{p}_proj/MatMulNBits"
+                                                            for i in range(4) for p in "kv"}
     assert ops.count("GatherBlockQuantized") == 1
     assert ops.count("SkipSimplifiedLayerNormalization") == 2 * 4
     # the int4 scales are float16 in the file, each cast to the float32 activations' type by one Cast
     scales = {t.name: t.data_type for t in model.graph.initializer if t.name.endswith("weight.scales")}
     casts = {n.input[0] for n in model.graph.node if n.op_type == "Cast"
              and n.attribute[0].i == onnx.TensorProto.FLOAT}
-    assert len(scales) == 4 * 5 + 2 and set(scales.values()) == {onnx.TensorProto.FLOAT16}
+    assert len(scales) == 4 * 7 + 2 and set(scales.values()) == {onnx.TensorProto.FLOAT16}
     assert set(scales) <= casts
     check_with_onnx_checker(tiny_int4, tmp_path)
 
@@ -204,10 +210,13 @@ def _config_dir(tmp_path: Path, **overrides: object) -> Path:
     return directory
 
 
-@pytest.mark.parametrize("method", sorted(METHODS))
-def test_tied_int4_export_stores_the_embedding_once_and_computes_exactly(tmp_path: Path, method: str):
+@pytest.mark.parametrize("method", [*sorted(RECIPES), "all-wide"])
+def test_tied_int4_export_stores_the_embedding_once_and_computes_exactly(tmp_path: Path, method: str,
+                                                                         monkeypatch: pytest.MonkeyPatch):
     """A tied lm_head reads the embedding's int4 initializers (the file holds the table once) and the graph
-    still equals transformers on the dequantized weights (accuracy_level 0)."""
+    still equals transformers on the dequantized weights (accuracy_level 0). "all-wide" widens every role
+    whatever its size: the embedding gathered from 8 bits and the lm_head's 8-bit matmul on the same table."""
+    monkeypatch.setitem(RECIPES, "all-wide", dataclasses.replace(RECIPES["mixed"], name="all-wide", budget=100.0))
     config = _config_dir(tmp_path, tie_word_embeddings=True, num_hidden_layers=2)
     checkpoint = write_random_checkpoint(tmp_path / "tied", config=config / "config.json", seed=4)
     exported = convert(checkpoint, tmp_path / "tied-int4", "cpu", "int4", accuracy_level=0, quant=method)
@@ -220,7 +229,12 @@ def test_tied_int4_export_stores_the_embedding_once_and_computes_exactly(tmp_pat
     assert readers["/model/embed_tokens/weight.scales"] == ["Cast"]
     assert sorted(readers["/model/embed_tokens/weight.scales/Cast/output_0"]) == ["MatMulNBits", "Reshape"]
     assert not [t for t in graph.initializer if t.name.startswith("/lm_head/weight")]
-    result = run_verification(dequantized_copy(checkpoint, tmp_path / "dequantized", method=method), exported,
+    quantization = json.loads((exported / "kotodama.json").read_text())["quantization"]
+    embedding_bits = {a.i for n in graph.node if n.op_type == "GatherBlockQuantized" or n.name == "/lm_head/MatMulNBits"
+                      for a in n.attribute if a.name == "bits"}
+    assert embedding_bits == {8 if method == "all-wide" else 4}
+    assert quantization["eight_bit"] == {"all-wide": ["attn.k", "attn.v", "embedding"], "mixed": ["attn.k", "attn.v"]}.get(method, [])
+    result = run_verification(dequantized_copy(checkpoint, tmp_path / "dequantized", quantization), exported,
                               PROMPTS[:2], new_tokens=16)
     assert result["max_abs_logit_diff"] <= 1e-3 and result["greedy_match"]
 

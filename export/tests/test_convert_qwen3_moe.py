@@ -119,9 +119,10 @@ def test_int4_graph_computes_exactly_its_dequantized_experts(tmp_path: Path, top
     stays dense): the graph's own softmax, top-k and renormalization choose and weigh the experts as
     transformers does, and each sparse layer has one conditional branch per expert instead of QMoE."""
     checkpoint = _checkpoint(tmp_path, "moe", num_experts_per_tok=top_k, norm_topk_prob=norm_topk_prob)
-    dequantized = dequantized_copy(checkpoint, tmp_path / "dequantized",
-                                   dense=lambda name: name.endswith("mlp.gate.weight"))
     exported = convert(checkpoint, tmp_path / "int4-level0", "cpu", "int4", accuracy_level=0)
+    quantization = json.loads((exported / "kotodama.json").read_text())["quantization"]
+    dequantized = dequantized_copy(checkpoint, tmp_path / "dequantized", quantization,
+                                   dense=lambda name: name.endswith("mlp.gate.weight"))
     graph = onnx.load(str(exported / "model.onnx"), load_external_data=False).graph
     nodes = graph.node
     assert not any(n.op_type in ("QMoE", "MoE") for n in nodes)

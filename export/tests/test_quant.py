@@ -8,7 +8,10 @@ import onnxruntime as ort
 import pytest
 from onnx import TensorProto, helper, numpy_helper
 
-from kotodama_export.quant import METHODS, Quantized, dequantize, quantize
+from kotodama_export.quant import RECIPES, WIDENABLE, Method, Quantized, Recipe, dequantize, quantize
+
+# every Method a recipe uses: its 4-bit one, and the 8-bit twin of the matrices it widens
+METHODS = {**{name: r.method for name, r in RECIPES.items()}, **{f"{name} 8-bit": r.eight_bit() for name, r in RECIPES.items()}}
 
 
 def _session(node: helper.NodeProto, inputs: list, output_shape: list, initializers: list) -> ort.InferenceSession:
@@ -62,8 +65,8 @@ def test_matmul_nbits_computes_the_dequantized_weights(method: str, k: int, leve
 
 @pytest.mark.parametrize("method", sorted(METHODS))
 def test_gather_block_quantized_returns_the_dequantized_rows(method: str):
-    """The embedding as the exporter writes it: MatMulNBits's data [vocab, blocks, 16] gathered along its last
-    axis, scales [vocab, blocks, 1], zero points one a byte [vocab, blocks, 1]; 3 blocks a row."""
+    """The embedding as the exporter writes it: MatMulNBits's data [vocab, blocks, 16] (8 bits: 32) gathered
+    along its last axis, scales [vocab, blocks, 1], zero points one a byte [vocab, blocks, 1]; 3 blocks a row."""
     vocab, hidden = 40, 96
     w = _weights(vocab, hidden)
     q = quantize(w, METHODS[method])
@@ -81,9 +84,26 @@ def test_gather_block_quantized_returns_the_dequantized_rows(method: str):
 def test_mse_loses_less_than_round_to_nearest_keeps_zeros_exact_and_constant_blocks_within_the_scales_rounding():
     w = _weights(64, 256)
     w[5, 7] = 0.0
-    errors = {name: float(((dequantize(quantize(w, METHODS[name]), 256) - w) ** 2).sum()) for name in ("rtn", "mse")}
+    errors = {name: float(((dequantize(quantize(w, METHODS[name]), 256) - w) ** 2).sum())
+              for name in ("rtn", "mse", "mixed 8-bit")}
     mse = dequantize(quantize(w, METHODS["mse"]), 256)
 
     assert errors["mse"] < 0.8 * errors["rtn"], errors
+    assert errors["mixed 8-bit"] < errors["mse"] / 200, errors  # 255 levels against 15: (17)^2 less
     assert mse[5, 7] == 0.0
     np.testing.assert_allclose(mse[1, :32], 0.25, rtol=2**-11)  # a block of one value: its float16 scale's rounding
+
+
+def test_a_recipe_widens_its_roles_in_order_while_they_fit_its_budget_and_skips_one_that_does_not():
+    recipe = Recipe("r", Method("m", 4, 32, False, 4, 0.12), wide=WIDENABLE, budget=1 / 8)
+    narrow, wide = recipe.method.bits_per_weight(), recipe.eight_bit().bits_per_weight()
+    assert (narrow, wide) == (4 + 20 / 32, 8 + 24 / 32)  # float16 scales, packed zero points
+    room = 1 / 8 * 1_000_000 * narrow / (wide - narrow)  # parameters that fit: 35,038
+    keys_values = {"all": 1_000_000, "attn.k": 10_000, "attn.v": 10_000}
+
+    assert recipe.wide_roles({**keys_values, "embedding": int(room) - 20_000}) == ("attn.k", "attn.v", "embedding")
+    assert recipe.wide_roles({**keys_values, "embedding": int(room) - 19_000}) == ("attn.k", "attn.v")
+    assert recipe.wide_roles({"all": 1_000_000, "attn.k": int(room) - 100, "attn.v": 200, "embedding": 100}) == (
+        "attn.k", "embedding")
+    assert recipe.wide_roles({"all": 1_000_000}) == ()  # nothing to widen (a cuda export)
+    assert RECIPES["mse"].wide_roles({**keys_values, "embedding": 1}) == ()
