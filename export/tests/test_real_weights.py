@@ -45,5 +45,5 @@ def test_real_weights_int4_agreement_and_kl(smollm2: Path, tmp_path: Path, recor
     # no calibration) on a 135M model measured KL 0.185 and top-1 0.851 over 3 prompts x 64 steps (2026-12-04;
     # all-4-bit mse 0.222 and 0.800, round-to-nearest 0.269 and 0.749). These bounds guard that level (all
     # 4 bits fail them); a layout or scale error gives a KL above 1.
-    assert result["mean_kl"] <= 0.25
-    assert result["top1_agreement"] >= 0.8
+    assert result["mean_kl"] <= 0.21
+    assert result["top1_agreement"] >= 0.82
