@@ -3,7 +3,7 @@
     export/kotodama-export --python export/bench/quant_quality.py --checkpoint DIR --text FILE \
         [--quant rtn,mse,mse:128] [--accuracy-level 4] [--ctx 256] [--work DIR] [--llamacpp JSON_FILE]
 
---quant lists the exports: a method of kotodama_export.quant.RECIPES, with :BLOCK for convert --block-size.
+--quant lists the exports: a recipe of kotodama_export.quant.RECIPES, with :BLOCK for convert --block-size.
 Scored as llama.cpp's `llama-perplexity --kl-divergence` scores (export/bench/llamacpp_quality.sh), so the
 two tables line up: the text, less one trailing newline, is tokenized once (no special tokens); each chunk
 of CTX tokens starts from an empty cache, and the logits at positions CTX/2 ... CTX-2 are compared, each
@@ -93,7 +93,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--checkpoint", type=Path, required=True)
     parser.add_argument("--text", type=Path, required=True)
-    parser.add_argument("--quant", default="rtn,mse", help="comma-separated methods (kotodama_export.quant.RECIPES), each with an optional :BLOCK "
+    parser.add_argument("--quant", default="rtn,mse,mixed", help="comma-separated recipes (kotodama_export.quant.RECIPES), each with an optional :BLOCK "
                              "(convert --block-size)")
     parser.add_argument("--accuracy-level", type=int, default=4, help="MatMulNBits accuracy_level (4: the cpu default)")
     parser.add_argument("--ctx", type=int, default=256)
@@ -117,7 +117,9 @@ def main() -> None:
             convert(args.checkpoint, out, "cpu", "int4", force=True, accuracy_level=args.accuracy_level, quant=method,
                     block_size=int(block) if block else None, progress=lambda message: None)
             size = sum(f.stat().st_size for f in out.glob("model.onnx*"))
-            result = {"method": method, "block_size": int(block or 32), "accuracy_level": args.accuracy_level,
+            eight_bit = json.loads((out / "kotodama.json").read_text(encoding="utf-8"))["quantization"]["eight_bit"]
+            result = {"method": method, "block_size": int(block or 32), "eight_bit": eight_bit,
+                      "accuracy_level": args.accuracy_level,
                       **figures(log_p, exported(out, pieces), targets),
                       "bytes": size, "bpw": 8 * size / params, "seconds": round(time.monotonic() - started, 1)}
             print(json.dumps(result), flush=True)

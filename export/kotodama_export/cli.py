@@ -79,8 +79,8 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--quant", choices=tuple(RECIPES), default=None,
                    help=f"int4: how weights are rounded (default {DEFAULT_RECIPE}): rtn, symmetric round-to-nearest; "
                         "mse, asymmetric blocks with a zero point and the scale of least squared error; mixed, mse "
-                        "with attention's keys and values and the embedding in 8 bits while they add at most 1/8 "
-                        "to the weights")
+                        "with attention's keys and values, then the embedding, in 8 bits while they add at most 1/8 "
+                        "to the weights (cpu; a cuda export stays 4-bit)")
     p.add_argument("--block-size", type=int, choices=BLOCK_SIZES, default=None,
                    help="int4: weights per scale (default 32); 64 and 128 prefill and decode faster on the CPU and lose more "
                         "(README: One stream beside llama.cpp)")

@@ -85,7 +85,7 @@ def convert(checkpoint: Path, out: Path, target: str, precision_name: str, *, fo
                           "or int4 for cpu")
     if router_logits and not spec.num_experts:
         raise ExportError(f"--router-logits needs a mixture-of-experts checkpoint; {checkpoint} is a {spec.architecture}")
-    if precision.int4:
+    if precision.int4 and target == "cpu":  # ONNX Runtime's CUDA MatMulNBits with 8 bits is not checked here
         precision = dataclasses.replace(precision, wide=precision.quant.wide_roles(role_parameters(spec, precision)))
     started = time.monotonic()
     with atomic_directory(out, force) as staging:

@@ -1,8 +1,9 @@
 """An ONNX graph whose weights stream into one external data file as they are made.
 
 Every initializer is written to `model.onnx.data` the moment it is added (those of 1 MiB or more
-page-aligned, so that ONNX Runtime can map them; smaller ones packed, as ONNX Runtime's own writer does,
-since a page of padding each added about 5% to a small model's file), and only its name, shape and offset
+page-aligned, so that ONNX Runtime can map them; smaller ones at the next 64-byte boundary, as ONNX
+Runtime's own writer leaves them unaligned, since a page of padding each added about 5% to a small model's
+file), and only its name, shape and offset
 stay in memory: the protobuf holds no weight and never meets its 2 GB limit.
 """
 
@@ -18,7 +19,8 @@ import onnx
 from onnx import TensorProto, helper, numpy_helper
 
 ALIGN = 4096
-ALIGN_FROM = 1 << 20  # bytes: a smaller initializer is not aligned (ONNX Runtime's own align_threshold)
+ALIGN_FROM = 1 << 20  # bytes: a smaller initializer is not page-aligned (ONNX Runtime's own align_threshold)
+ALIGN_SMALL = 64  # but starts on a cache line, whatever element type came before it
 OPSET = 21
 MS_OPSET = 1
 
@@ -118,10 +120,9 @@ class Graph(Nodes):
         """Adds an initializer from byte chunks written in order (for tensors made piece by piece)."""
         shape = list(shape)
         size = int(np.prod(shape)) * helper.tensor_dtype_to_np_dtype(onnx_type).itemsize
-        offset = self._data.tell()
-        if size >= ALIGN_FROM:
-            offset = (offset + ALIGN - 1) // ALIGN * ALIGN
-            self._data.seek(offset)
+        align = ALIGN if size >= ALIGN_FROM else ALIGN_SMALL
+        offset = (self._data.tell() + align - 1) // align * align
+        self._data.seek(offset)
         length = 0
         for chunk in chunks:
             self._data.write(chunk)

@@ -60,9 +60,8 @@ class Precision:
 
 
 def role_parameters(spec: ModelSpec, precision: Precision) -> dict[str, int]:
-    """The parameters of each role that a Recipe may widen, and of every quantized matrix ("all"), for
-    Recipe.wide_roles. The CPU only: ONNX Runtime's CUDA MatMulNBits is not checked here with 8 bits, so a
-    cuda export widens nothing."""
+    """The parameters of each role that a Recipe may widen (0: not quantized in this export), and of every
+    quantized matrix ("all"), for Recipe.wide_roles."""
     hidden, kv = spec.hidden_size, spec.num_kv_heads * spec.head_dim
     table = spec.vocab_size * hidden
     per_layer = hidden * (2 * spec.num_heads * spec.head_dim + 2 * kv)  # q, k, v, o
@@ -73,7 +72,7 @@ def role_parameters(spec: ModelSpec, precision: Precision) -> dict[str, int]:
     roles = {"attn.k": spec.num_layers * kv * hidden, "attn.v": spec.num_layers * kv * hidden,
              "embedding": table if gathered else 0}
     untied_head = 0 if spec.tie_word_embeddings and gathered else table
-    return {"all": layers + roles["embedding"] + untied_head, **(roles if precision.int4_embedding else {})}
+    return {"all": layers + roles["embedding"] + untied_head, **roles}
 
 
 class LlamaBuilder:

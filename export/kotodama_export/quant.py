@@ -25,7 +25,7 @@ How the integers are chosen is a Method; which Method each matrix gets, a Recipe
   mixed  mse, and 8 bits (the same search on 255 levels) for the matrices where 4 bits hurt most for their
        size, as llama.cpp's Q4_K_M spends 6 and 8 bits on chosen tensors: attention's key and value
        projections, then the embedding table (a gather reads one row a token, so its bits cost no speed;
-       a tied one is the lm_head too), each only while the 8-bit matrices add at most 1/8 to the 4-bit
+       a tied one is the lm_head too, whose 8 bits every decode step reads), each only while the 8-bit matrices add at most 1/8 to the 4-bit
        weights' bytes. Measured (README): on the trained demo Llama the keys and values took the mean KL
        from mse's 0.111 to 0.097; on the trained tiny MoE the keys, values and embedding from 0.025 to
        0.011; on llm-jp-4-8b's shape both fit (a directory 11% larger than mse's, decode within 2%).

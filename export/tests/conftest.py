@@ -86,3 +86,27 @@ def dequantized_copy(checkpoint: Path, out: Path, quantization: dict, dense: Cal
         if f.suffix != ".safetensors" and not f.name.endswith(".index.json"):
             (out / f.name).write_bytes(f.read_bytes())
     return out
+
+
+def quantized_parameters(model_dir: Path) -> int:
+    """The weights that an int4 export stores quantized, counted from its graph: each data initializer that a
+    MatMulNBits or GatherBlockQuantized reads (in If branches too), once, at its node's bits per value."""
+    import numpy as np
+    import onnx
+
+    graph = onnx.load(str(model_dir / "model.onnx"), load_external_data=False).graph
+    shapes = {t.name: int(np.prod(t.dims)) for t in graph.initializer}
+    counted: dict[str, int] = {}
+
+    def visit(nodes) -> None:
+        for node in nodes:
+            if node.op_type in ("MatMulNBits", "GatherBlockQuantized"):
+                bits = next(a.i for a in node.attribute if a.name == "bits")
+                data = node.input[1 if node.op_type == "MatMulNBits" else 0]
+                counted[data] = shapes[data] * 8 // bits
+            for attribute in node.attribute:
+                if attribute.type == onnx.AttributeProto.GRAPH:
+                    visit(attribute.g.node)
+
+    visit(graph.node)
+    return sum(counted.values())

@@ -12,9 +12,10 @@ import onnx
 import pytest
 import torch
 
-from conftest import JAPANESE_PROMPT, PROMPTS, dequantized_copy, genai_greedy
-from kotodama_export.convert import convert
+from conftest import JAPANESE_PROMPT, PROMPTS, dequantized_copy, genai_greedy, quantized_parameters
+from kotodama_export.convert import convert, precision_for
 from kotodama_export.demo import checkpoint as demo_checkpoint, corpus as demo_corpus
+from kotodama_export.llama import role_parameters
 from kotodama_export.quant import DEFAULT_RECIPE, RECIPES
 from kotodama_export.random_checkpoint import preset_config, write_random_checkpoint
 from kotodama_export.rope import rotary_caches
@@ -45,7 +46,8 @@ def test_int4_graph_computes_exactly_its_dequantized_weights(tiny_checkpoint: Pa
     dequantized = dequantized_copy(tiny_checkpoint, tmp_path / "dequantized", manifest["quantization"],
                                    dense=lambda name: not int4_table and name.endswith("embed_tokens.weight"))
     assert manifest["quantization"]["block_size"] == block
-    assert bool(manifest["quantization"]["eight_bit"]) == bool(RECIPES[method].wide)
+    # the embedding, half the tiny model's quantized weights (or float in blocks of 256), never fits
+    assert manifest["quantization"]["eight_bit"] == (["attn.k", "attn.v"] if RECIPES[method].wide else [])
     ops = [n.op_type for n in onnx.load(str(exported / "model.onnx"), load_external_data=False).graph.node]
     assert ("GatherBlockQuantized" in ops) == int4_table
     assert manifest["quantization"]["embedding"] == ("GatherBlockQuantized" if int4_table else "float32")
@@ -105,7 +107,7 @@ def test_model_directory_holds_the_contract(tiny_fp32: Path, tiny_int4: Path):
         assert manifest["target"] == "cpu" and manifest["precision"] == precision
         assert manifest["quantization"] == (None if precision == "fp32" else {
             "op": "MatMulNBits", "method": DEFAULT_RECIPE, "bits": 4, "block_size": 32, "symmetric": False,
-            # the tiny model's 196,608 x 128 embedding is 4/7 of its weights: too big to widen within 1/8
+            # the tiny model's 196,608 x 128 embedding is half its quantized weights: too big to widen within 1/8
             "eight_bit": ["attn.k", "attn.v"], "accuracy_level": 4, "embedding": "GatherBlockQuantized"})
         assert manifest["stop_token_ids"] == [2, 13]  # <|return|> from config.json, <|call|> from the tokenizer
         assert manifest["chat_format"] == "harmony"
@@ -237,6 +239,18 @@ def test_tied_int4_export_stores_the_embedding_once_and_computes_exactly(tmp_pat
     result = run_verification(dequantized_copy(checkpoint, tmp_path / "dequantized", quantization), exported,
                               PROMPTS[:2], new_tokens=16)
     assert result["max_abs_logit_diff"] <= 1e-3 and result["greedy_match"]
+
+
+def test_the_recipe_budgets_the_weights_the_graph_quantizes(tiny_checkpoint: Path, tiny_int4: Path, tmp_path: Path):
+    """role_parameters, which the mixed recipe's 1/8 is a share of, counts what the export quantizes: untied
+    (embedding and lm_head each) and tied (one table)."""
+    config = _config_dir(tmp_path, tie_word_embeddings=True, num_hidden_layers=2)
+    tied = write_random_checkpoint(tmp_path / "tied", config=config / "config.json", seed=4)
+    for checkpoint, exported in ((tiny_checkpoint, tiny_int4), (tied, convert(tied, tmp_path / "tied-int4", "cpu", "int4"))):
+        counts = role_parameters(read_spec(checkpoint), precision_for("cpu", "int4", None))
+        assert counts["all"] == quantized_parameters(exported)
+        layers = 2 if checkpoint == tied else 4
+        assert counts["attn.k"] == counts["attn.v"] == layers * 32 * 128  # one kv head of 32, hidden 128
 
 
 def test_every_int4_initializer_is_read_by_a_node(tiny_int4: Path):

@@ -11,10 +11,12 @@ import onnx
 import pytest
 import torch
 
-from conftest import JAPANESE_PROMPT, PROMPTS, dequantized_copy, genai_greedy
-from kotodama_export.convert import convert
+from conftest import JAPANESE_PROMPT, PROMPTS, dequantized_copy, genai_greedy, quantized_parameters
+from kotodama_export.convert import convert, precision_for
 from kotodama_export.errors import ExportError
+from kotodama_export.llama import role_parameters
 from kotodama_export.random_checkpoint import preset_config, write_random_checkpoint
+from kotodama_export.spec import read_spec
 from kotodama_export.verify import OnnxDecoder, run_verification
 
 
@@ -159,6 +161,15 @@ def test_cuda_fp16_export_on_the_cpu_provider_equals_transformers_greedily(moe_c
 
     assert result["greedy_match"]
     assert result["mean_kl"] <= 1e-4
+
+
+def test_the_recipe_budgets_the_weights_the_graph_quantizes(moe_checkpoint: Path, tmp_path: Path):
+    """role_parameters counts what the export quantizes: every expert of the sparse layers (in If branches),
+    the dense layers' MLPs, attention, the embedding and the lm_head; the router stays float."""
+    exported = convert(moe_checkpoint, tmp_path / "int4", "cpu", "int4")
+    counts = role_parameters(read_spec(moe_checkpoint), precision_for("cpu", "int4", None))
+
+    assert counts["all"] == quantized_parameters(exported)
 
 
 def test_int4_moe_for_cuda_is_refused_with_what_to_do_instead(moe_checkpoint: Path, tmp_path: Path):

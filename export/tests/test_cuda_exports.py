@@ -38,6 +38,15 @@ def test_cuda_int4_export_on_the_cpu_provider_stays_close_to_transformers(tiny_c
     assert result["mean_kl"] <= 0.05  # top-1 on random weights: see test_int4_export_stays_close_to_transformers
 
 
+def test_cuda_int4_stays_four_bit_where_the_cpu_default_widens_keys_and_values(cuda_exports, tiny_int4: Path):
+    """8-bit MatMulNBits is unchecked on CUDA here: the default recipe widens nothing there."""
+    for model_dir, eight_bit in ((cuda_exports["int4"], []), (tiny_int4, ["attn.k", "attn.v"])):
+        assert json.loads((model_dir / "kotodama.json").read_text())["quantization"]["eight_bit"] == eight_bit
+        graph = onnx.load(str(model_dir / "model.onnx"), load_external_data=False).graph
+        bits = {a.i for n in graph.node if n.op_type == "MatMulNBits" for a in n.attribute if a.name == "bits"}
+        assert bits == ({4} if not eight_bit else {4, 8})
+
+
 @pytest.mark.parametrize("precision, weight_type", [("fp16", onnx.TensorProto.FLOAT16),
                                                     ("bf16", onnx.TensorProto.BFLOAT16)])
 def test_cuda_exports_pass_the_checker_with_their_activation_type(cuda_exports, precision: str, weight_type: int,
