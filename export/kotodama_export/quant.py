@@ -61,7 +61,9 @@ WIDENABLE = ("attn.k", "attn.v", "embedding")
 class Recipe:
     """Which Method each weight matrix gets: ``method`` (4 bits), or its 8-bit twin for the roles of
     ``wide``, taken in that order while the 8-bit matrices' extra bytes stay within ``budget`` times the
-    bytes of all the quantized weights in 4 bits (a role that does not fit is skipped, the next tried)."""
+    bytes of all the quantized weights in 4 bits (a role that does not fit is skipped, the next tried).
+    The bytes are estimated as most matrices store them (Method.bits_per_weight: float16 scales, packed zero
+    points); experts' float32 scales and a gathered table's unpacked zero points cost a little more."""
 
     name: str
     method: Method
