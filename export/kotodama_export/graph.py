@@ -3,8 +3,8 @@
 Every initializer is written to `model.onnx.data` the moment it is added (those of 1 MiB or more
 page-aligned, so that ONNX Runtime can map them; smaller ones at the next 64-byte boundary, as ONNX
 Runtime's own writer leaves them unaligned, since a page of padding each added about 5% to a small model's
-file), and only its name, shape and offset
-stay in memory: the protobuf holds no weight and never meets its 2 GB limit.
+file), and only its name, shape and offset stay in memory: the protobuf holds no weight and never meets its
+2 GB limit.
 """
 
 from __future__ import annotations

@@ -188,7 +188,7 @@ class LlamaBuilder:
         """GroupQueryAttention's query, key and value inputs: q, k and v packed into one MatMul (key and
         value empty), or three when the recipe quantizes them differently (keys and values in 8 bits)."""
         sources = {p: hf(layer, f"self_attn.{p}_proj") for p in "qkv"}
-        if self.p.int4 and {self.p.method(), self.p.method("attn.k"), self.p.method("attn.v")} != {self.p.method()}:
+        if self.p.int4 and {"attn.k", "attn.v"} & set(self.p.wide):
             return [self.make_matmul(f"{base}/{p}_proj", x, [sources[p]], None if p == "q" else f"attn.{p}")
                     for p in "qkv"]
         return [self.make_matmul(f"{base}/qkv_proj", x, list(sources.values())), "", ""]

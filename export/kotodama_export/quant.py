@@ -25,8 +25,8 @@ How the integers are chosen is a Method; which Method each matrix gets, a Recipe
   mixed  mse, and 8 bits (the same search on 255 levels) for the matrices where 4 bits hurt most for their
        size, as llama.cpp's Q4_K_M spends 6 and 8 bits on chosen tensors: attention's key and value
        projections, then the embedding table (a gather reads one row a token, so its bits cost no speed;
-       a tied one is the lm_head too, whose 8 bits every decode step reads), each only while the 8-bit matrices add at most 1/8 to the 4-bit
-       weights' bytes. Measured (README): on the trained demo Llama the keys and values took the mean KL
+       a tied one is the lm_head too, whose 8 bits every decode step reads), each only while the 8-bit
+       matrices add at most 1/8 to the 4-bit weights' bytes. Measured (README): on the trained demo Llama the keys and values took the mean KL
        from mse's 0.111 to 0.097; on the trained tiny MoE the keys, values and embedding from 0.025 to
        0.011; on llm-jp-4-8b's shape both fit (a directory 11% larger than mse's, decode within 2%).
 """
@@ -48,9 +48,9 @@ class Method:
     search_steps: int  # asymmetric: search_steps + 1 candidate scales per block (0: only the range's own)
     search_range: float  # the candidates span (1 ± search_range) times the range's own scale
 
-    def bits_per_weight(self, scale_bits: int = 16) -> float:
-        """What a weight costs in the file: its bits, its block's scale and zero point shared."""
-        return self.bits + (scale_bits + (0 if self.symmetric else self.bits)) / self.block
+    def bits_per_weight(self) -> float:
+        """What a weight costs in the file: its bits, its block's float16 scale and zero point shared."""
+        return self.bits + (16 + (0 if self.symmetric else self.bits)) / self.block
 
 
 # The matrices a Recipe may store in 8 bits; a role's parameters count over every layer.

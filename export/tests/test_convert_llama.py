@@ -212,15 +212,22 @@ def _config_dir(tmp_path: Path, **overrides: object) -> Path:
     return directory
 
 
+@pytest.fixture(scope="module")
+def tied_checkpoint(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """tiny-llama with tied embeddings and 2 layers."""
+    root = tmp_path_factory.mktemp("tied")
+    config = _config_dir(root, tie_word_embeddings=True, num_hidden_layers=2)
+    return write_random_checkpoint(root / "tied", config=config / "config.json", seed=4)
+
+
 @pytest.mark.parametrize("method", [*sorted(RECIPES), "all-wide"])
-def test_tied_int4_export_stores_the_embedding_once_and_computes_exactly(tmp_path: Path, method: str,
-                                                                         monkeypatch: pytest.MonkeyPatch):
+def test_tied_int4_export_stores_the_embedding_once_and_computes_exactly(tied_checkpoint: Path, tmp_path: Path,
+                                                                         method: str, monkeypatch: pytest.MonkeyPatch):
     """A tied lm_head reads the embedding's int4 initializers (the file holds the table once) and the graph
     still equals transformers on the dequantized weights (accuracy_level 0). "all-wide" widens every role
     whatever its size: the embedding gathered from 8 bits and the lm_head's 8-bit matmul on the same table."""
     monkeypatch.setitem(RECIPES, "all-wide", dataclasses.replace(RECIPES["mixed"], name="all-wide", budget=100.0))
-    config = _config_dir(tmp_path, tie_word_embeddings=True, num_hidden_layers=2)
-    checkpoint = write_random_checkpoint(tmp_path / "tied", config=config / "config.json", seed=4)
+    checkpoint = tied_checkpoint
     exported = convert(checkpoint, tmp_path / "tied-int4", "cpu", "int4", accuracy_level=0, quant=method)
     graph = onnx.load(str(exported / "model.onnx"), load_external_data=False).graph
     readers = {name: [n.op_type for n in graph.node if name in n.input]
@@ -241,11 +248,11 @@ def test_tied_int4_export_stores_the_embedding_once_and_computes_exactly(tmp_pat
     assert result["max_abs_logit_diff"] <= 1e-3 and result["greedy_match"]
 
 
-def test_the_recipe_budgets_the_weights_the_graph_quantizes(tiny_checkpoint: Path, tiny_int4: Path, tmp_path: Path):
+def test_the_recipe_budgets_the_weights_the_graph_quantizes(tiny_checkpoint: Path, tiny_int4: Path,
+                                                            tied_checkpoint: Path, tmp_path: Path):
     """role_parameters, which the mixed recipe's 1/8 is a share of, counts what the export quantizes: untied
     (embedding and lm_head each) and tied (one table)."""
-    config = _config_dir(tmp_path, tie_word_embeddings=True, num_hidden_layers=2)
-    tied = write_random_checkpoint(tmp_path / "tied", config=config / "config.json", seed=4)
+    tied = tied_checkpoint
     for checkpoint, exported in ((tiny_checkpoint, tiny_int4), (tied, convert(tied, tmp_path / "tied-int4", "cpu", "int4"))):
         counts = role_parameters(read_spec(checkpoint), precision_for("cpu", "int4", None))
         assert counts["all"] == quantized_parameters(exported)
