@@ -96,11 +96,10 @@ def write_logits_reference(exports: dict[str, Path], prompt: list[int], target: 
 
 
 def write_demo_held_out(target: Path, arithmetic: int = 100, weather: int = 50) -> None:
-    """Held-out prompts of the demo model's corpus (never trained on), for the Java evaluation of issue 5:
-    arithmetic, weather questions in held-out wordings, and weather questions on cities never seen."""
-    held = demo_corpus.generate(2000, seed=99, split="held_out")
-    chosen = [c for c in held if c.kind == "arithmetic"][:arithmetic]
-    chosen += [c for c in held if c.kind == "weather"][:weather] + [c for c in held if c.kind == "weather_new_city"][:weather]
+    """Held-out prompts of the demo model's corpus (templates never trained on), for the Java evaluation of
+    issues 5 and 20: arithmetic, weather questions on training cities, and on cities never seen."""
+    chosen = demo_corpus.evaluation("arithmetic", arithmetic)
+    chosen += demo_corpus.evaluation("weather", weather) + demo_corpus.evaluation("weather_new_city", weather)
     cases = [{"kind": c.kind, "language": c.language, "reasoning_effort": c.reasoning_effort,
               "question": c.messages[0]["content"], "tools": bool(c.tools), "answer": c.answer} for c in chosen]
     target.write_text(json.dumps({"weather_tool": demo_corpus.WEATHER_TOOL, "cases": cases}, ensure_ascii=False)

@@ -43,14 +43,40 @@ def test_every_sample_renders_analysis_then_final_ending_in_return(train, templa
         assert text.endswith("<|return|>") and text.count("<|return|>") == 1
 
 
+WORKED = re.compile(r"(\d+) ([-+×]) (\d+) →")
+ASCII = str.maketrans("０１２３４５６７８９＋－＊", "0123456789+-×")
+
+
+def asked(question: str) -> str:
+    """The question's expression as ``a op b`` without spaces: full-width, words, * and x undone."""
+    text = question.translate(ASCII)
+    for words in corpus.OPERATOR_WORDS.values():
+        for op, word in words.items():
+            text = text.replace(word, op)
+    text = re.sub(r"(?<=\d) ?[*x] ?(?=\d)", "×", text)
+    return re.search(r"\d+ ?[-+×] ?\d+", text)[0].replace(" ", "")
+
+
 def test_arithmetic_answers_are_correct_and_in_the_final_message(train, template):
     arithmetic = [c for c in train if c.kind == "arithmetic"]
     for conv in arithmetic:
-        a, sym, b = re.search(r"(\d+) ([-+×]) (\d+)", conv.messages[0]["content"]).groups()
+        a, sym, b = WORKED.search(conv.messages[-1]["thinking"]).groups()
         expected = {"+": int(a) + int(b), "-": int(a) - int(b), "×": int(a) * int(b)}[sym]
         assert conv.answer == str(expected) and expected >= 0
         assert f"= {expected}" in conv.messages[-1]["content"]
-    assert {re.search(r"[-+×]", c.messages[0]["content"]).group() for c in arithmetic} == set(corpus.OPERATORS)
+    assert {WORKED.search(c.messages[-1]["thinking"])[2] for c in arithmetic} == set(corpus.OPERATORS)
+
+
+def test_the_question_asks_what_the_reasoning_works_out_in_every_style(train, held_out):
+    for conv in [c for c in train + held_out if c.kind == "arithmetic"]:
+        a, op, b = WORKED.search(conv.messages[-1]["thinking"]).groups()
+        assert asked(conv.messages[0]["content"]) == f"{a}{op}{b}", conv.messages[0]["content"]
+    for split in (train, held_out):
+        questions = [c.messages[0]["content"] for c in split if c.kind == "arithmetic"]
+        assert any(re.search(r"\d [-+×] \d", q) for q in questions)  # spaced
+        assert any(re.search(r"\d[-+×*x]\d", q) for q in questions)  # tight
+        assert any(re.search("[０-９]", q) for q in questions)  # full width
+        assert any(word in q for q in questions for word in ("plus", "minus", "times", "足す", "引く", "かける"))
 
 
 @pytest.mark.parametrize("a, op, b, steps", [
@@ -67,33 +93,68 @@ def test_reasoning_works_column_by_column(a, op, b, steps):
 def test_the_worked_columns_are_the_same_in_both_languages_and_every_effort(train):
     arithmetic = [c for c in train if c.kind == "arithmetic"]
     for conv in arithmetic:
-        a, op, b = re.search(r"(\d+) ([-+×]) (\d+)", conv.messages[0]["content"]).groups()
+        a, op, b = WORKED.search(conv.messages[-1]["thinking"]).groups()
         assert corpus.column_steps(int(a), op, int(b)) in conv.messages[-1]["thinking"]
     assert {(c.language, c.reasoning_effort) for c in arithmetic} == {(l, e) for l in corpus.LANGUAGES
                                                                       for e in corpus.EFFORTS}
 
 
-def test_held_out_split_shares_no_operand_pair_question_or_new_city_with_training(train, held_out):
+def template_of(question: str, language: str, task: dict[str, list[str]], slot: str) -> set[int]:
+    """The indices of ``task``'s templates in ``language`` that ``question`` fits, ``slot`` filling the blank."""
+    return {i for i, t in enumerate(task[language])
+            if re.fullmatch(re.escape(t).replace(r"\{\}", slot), question)}
+
+
+EXPRESSION = r"[0-9０-９]+ ?(?:[-+×*x＋－＊]|plus|minus|times|足す|引く|かける) ?[0-9０-９]+"
+CITY = r"[^\s?？。、,.:]+"
+
+
+def test_held_out_split_shares_no_operand_pair_template_or_new_city_with_training(train, held_out):
     assert not corpus.TRAIN_KEYS & corpus.HELD_OUT_KEYS
     assert not set(corpus.TRAIN_CITIES) & set(corpus.HELD_OUT_CITIES)
 
     def keys(convs):
-        found = (re.search(r"(\d+) ([-+×]) (\d+)", c.messages[0]["content"]) for c in convs if c.kind == "arithmetic")
+        found = (WORKED.search(c.messages[-1]["thinking"]) for c in convs if c.kind == "arithmetic")
         return {corpus.partition_key(int(m[1]), m[2], int(m[3])) for m in found}
 
-    questions = lambda convs, kind: {c.messages[0]["content"] for c in convs if c.kind == kind}
     assert keys(held_out) and keys(held_out) <= corpus.HELD_OUT_KEYS
     assert not keys(held_out) & keys(train)
-    # held-out weather questions name training cities, in a wording never paired with that city
+    # whole templates are held out: a quarter per language, and a held-out question fits no training one
+    for task, held, kinds, slot in [(corpus.ARITHMETIC_TEMPLATES, corpus.HELD_OUT_ARITHMETIC_TEMPLATES, {"arithmetic"}, EXPRESSION),
+                                    (corpus.WEATHER_TEMPLATES, corpus.HELD_OUT_WEATHER_TEMPLATES, {"weather", "weather_new_city"}, CITY)]:
+        for language in corpus.LANGUAGES:
+            assert len(task[language]) >= 16 and len(held[language]) >= len(task[language]) // 4
+        for split, expect_held in ((train, False), (held_out, True)):
+            convs = [c for c in split if c.kind in kinds]
+            assert convs
+            for conv in convs:
+                fits = template_of(conv.messages[0]["content"], conv.language, task, slot)
+                assert fits, conv.messages[0]["content"]
+                assert all((i in held[conv.language]) == expect_held for i in fits), conv.messages[0]["content"]
+    # held-out weather questions name training cities, or ten cities never named in training at all
     cities = {c.answer for c in held_out if c.kind == "weather"}
     assert len(cities) > 20 and cities <= {name for city in corpus.TRAIN_CITIES for name in city}
-    assert cities & {c.answer for c in train if c.kind == "weather"}
-    assert not questions(held_out, "weather") & questions(train, "weather")
-    # and ten cities are never named in training at all
     new_cities = {c.answer for c in held_out if c.kind == "weather_new_city"}
-    assert new_cities and new_cities <= {name for city in corpus.HELD_OUT_CITIES for name in city}
-    everything = " ".join(corpus.render(c) for c in train)
-    assert not [c for c in corpus.HELD_OUT_CITIES if c[0] in everything or c[1] in everything]
+    assert len(new_cities) >= 15 and new_cities <= {name for city in corpus.HELD_OUT_CITIES for name in city}
+    everything = " ".join(corpus.render(c) for c in train).casefold()
+    assert not [c for c in corpus.HELD_OUT_CITIES if c[0].casefold() in everything or c[1] in everything]
+
+
+def test_most_weather_questions_in_training_name_a_made_up_place_to_copy(train):
+    weather = [c for c in train if c.kind == "weather"]
+    real = {name for city in corpus.CITIES for name in city}
+    made_up = [c for c in weather if c.answer not in real]
+    assert 0.5 < len(made_up) / len(weather) < 0.7
+    scripts = {"latin": r"[A-Za-z]+", "katakana": r"[ァ-ヴー]+", "kanji": r"[一-龥]+"}
+    for language, script in (("en", "latin"), ("ja", "katakana"), ("ja", "kanji")):
+        assert any(c.language == language and re.fullmatch(scripts[script], c.answer) for c in made_up)
+
+
+def test_the_evaluation_prompts_are_distinct_held_out_questions():
+    for kind, count in (("arithmetic", 100), ("weather", 50), ("weather_new_city", 50)):
+        convs = corpus.evaluation(kind, count)
+        assert len({c.messages[0]["content"] for c in convs}) == count
+        assert {c.language for c in convs} == {"en", "ja"}
 
 
 def test_same_seed_gives_the_same_corpus_and_another_seed_another(template):

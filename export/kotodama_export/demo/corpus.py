@@ -5,10 +5,13 @@ Each conversation is in transformers' chat format: ``messages`` (user; assistant
 and a ``date``. ``render`` turns one into training text with the LLM-jp-4 chat template, read at run
 time from the shared folder (never copied into the repository).
 
-The held-out split cannot overlap training. A fixed seed partitions once: the arithmetic operand
-pairs; the weather questions, each (city, language, wording) being held out or trained on, one wording
-of eight per city and language held out; and ten cities that training never names at all, whose
-held-out questions (kind ``weather_new_city``) measure copying a name never seen.
+Questions come from templates, many per language, and the held-out split cannot overlap training. A
+fixed seed partitions once: the arithmetic operand pairs; a quarter of the arithmetic templates and of
+the weather templates of each language, whole (training never uses them, the held-out split uses only
+them); and ten cities that training never names at all, whose held-out questions (kind
+``weather_new_city``) measure copying a name never seen. An arithmetic question writes its expression
+in one of several styles (``23 + 45``, ``23+45``, full-width ``２３＋４５``, words such as ``23 plus 45``
+or ``23足す45``), each trained in other templates; the reasoning restates it as ``23 + 45``.
 """
 
 from __future__ import annotations
@@ -65,16 +68,37 @@ CITIES = [
     ("Auckland", "オークランド"), ("Nairobi", "ナイロビ"), ("Lagos", "ラゴス"), ("Havana", "ハバナ"),
 ]
 HELD_OUT_CITY_COUNT = 10
-WEATHER_QUESTIONS = {
+WEATHER_TEMPLATES = {
     "en": ["What's the weather in {}?", "How is the weather in {} today?", "Is it raining in {}?",
            "Tell me the weather in {}.", "Weather in {}?", "I'm going to {} tomorrow. What's the weather like there?",
-           "Can you check the weather in {} for me?", "Do I need an umbrella in {}?"],
+           "Can you check the weather in {} for me?", "Do I need an umbrella in {}?", "{} weather",
+           "What's it like outside in {}?", "How hot is it in {}?", "Is it cold in {} right now?",
+           "Weather for {}, please.", "Any rain in {} today?", "Look up the weather in {}.",
+           "What's the forecast for {}?", "I'm in {}. Should I bring a jacket?", "How's the weather over in {}?",
+           "{}: sunny or rainy?", "What temperature is it in {}?"],
     "ja": ["{}の天気は？", "今日の{}の天気を教えてください。", "{}は雨ですか？", "{}の天気はどうですか？",
            "これから{}に行きます。天気はどうですか？", "{}の今の天気を調べてください。", "{}で傘は要りますか？",
-           "{}の気温は何度ですか？"],
+           "{}の気温は何度ですか？", "{} 天気", "{}って今寒い？", "{}は晴れていますか？",
+           "明日{}に出張です。天気を教えて。", "{}の天気を確認してもらえますか？", "{}の天候は？", "{}は暑いですか？",
+           "{}の空模様を教えてください。", "今{}にいます。上着は要りますか？", "{}の天気予報は？", "{}、雨降ってる？",
+           "{}の気温を調べて。"],
 }
-# Syllables for made-up place names (romaji, katakana): training sees many names it must copy into
-# the tool call, so copying generalizes to cities it never saw.
+# Arithmetic questions: ``{}`` is the expression, written in one of EXPRESSION_STYLES.
+ARITHMETIC_TEMPLATES = {
+    "en": ["{}", "{} =", "{} = ?", "{}=?", "{}?", "What is {}?", "What's {}?", "Calculate {}.", "Please compute {}.",
+           "Compute {}", "How much is {}?", "Can you work out {}?", "Solve {}.", "Tell me {}.", "What does {} equal?",
+           "Quick question: what is {}?", "I need {}, please.", "Do the math: {}", "Evaluate {}.", "{} equals what?"],
+    "ja": ["{}", "{} =", "{} = ?", "{}=?", "{}？", "{}は？", "{} はいくつですか？", "{} を計算してください。", "{}は何ですか？",
+           "{}はいくつ？", "{}を教えてください。", "{}の答えは？", "計算して: {}", "{}を求めてください。", "{}っていくつ？",
+           "{}の計算をお願いします。", "質問です。{}は？", "{}はいくらですか？", "{} の結果を教えて。", "{}を解いてください。"],
+}
+HELD_OUT_TEMPLATE_SHARE = 4  # one template in this many, per language and task, is held out
+EXPRESSION_STYLES = ("spaced", "tight", "full_width", "words")
+FULL_WIDTH = str.maketrans("0123456789+-", "０１２３４５６７８９＋－")
+OPERATOR_WORDS = {"en": {"+": "plus", "-": "minus", "×": "times"}, "ja": {"+": "足す", "-": "引く", "×": "かける"}}
+# Syllables for made-up place names (romaji, katakana), consonants and vowels for made-up Latin names, and
+# kanji common in place names: most weather questions in training name a place made up from these, which
+# it must copy into the tool call, so copying generalizes to cities it never saw.
 SYLLABLES = [
     ("ka", "カ"), ("ki", "キ"), ("ku", "ク"), ("ke", "ケ"), ("ko", "コ"), ("sa", "サ"), ("shi", "シ"), ("su", "ス"),
     ("se", "セ"), ("so", "ソ"), ("ta", "タ"), ("chi", "チ"), ("tsu", "ツ"), ("te", "テ"), ("to", "ト"), ("na", "ナ"),
@@ -82,7 +106,16 @@ SYLLABLES = [
     ("ho", "ホ"), ("ma", "マ"), ("mi", "ミ"), ("mu", "ム"), ("me", "メ"), ("mo", "モ"), ("ya", "ヤ"), ("yu", "ユ"),
     ("yo", "ヨ"), ("ra", "ラ"), ("ri", "リ"), ("ru", "ル"), ("re", "レ"), ("ro", "ロ"), ("wa", "ワ"), ("n", "ン"),
     ("ga", "ガ"), ("gi", "ギ"), ("go", "ゴ"), ("da", "ダ"), ("do", "ド"), ("ba", "バ"), ("bi", "ビ"), ("bo", "ボ"),
+    ("gu", "グ"), ("ge", "ゲ"), ("za", "ザ"), ("ji", "ジ"), ("zu", "ズ"), ("ze", "ゼ"), ("zo", "ゾ"), ("de", "デ"),
+    ("bu", "ブ"), ("be", "ベ"), ("pa", "パ"), ("pi", "ピ"), ("pu", "プ"), ("pe", "ペ"), ("po", "ポ"), ("kyo", "キョ"),
+    ("ryu", "リュ"), ("sha", "シャ"), ("cho", "チョ"), ("ju", "ジュ"), ("byu", "ビュ"), ("fi", "フィ"), ("we", "ウェ"),
+    ("vi", "ヴィ"), ("o", "ー"), ("t", "ッ"),
 ]
+LATIN_ONSETS = ["b", "c", "d", "f", "g", "h", "j", "k", "l", "m", "n", "p", "r", "s", "t", "v", "w", "z", "br",
+                "ch", "cl", "dr", "fr", "gr", "pl", "pr", "sh", "st", "tr", "th", ""]
+LATIN_VOWELS = ["a", "e", "i", "o", "u", "a", "e", "o", "ai", "ea", "ou", "ie"]
+LATIN_CODAS = ["", "", "", "n", "r", "s", "l", "m", "t", "nd", "rg", "ck"]
+PLACE_KANJI = "山川田島岡野原宮崎松本大小高長北南東西新福富和石井沢浜津橋村木林森谷坂平中上下桜葉城江湖尾鳥白青赤金銀朝日月星"
 CONDITIONS = [("sunny", "晴れ"), ("cloudy", "曇り"), ("rainy", "雨"), ("snowy", "雪"), ("windy", "強風")]
 
 UNITS = [  # (from en, to en, from ja, to ja, factor)
@@ -130,10 +163,22 @@ def partition_key(a: int, op: str, b: int) -> tuple[str, int, int]:
     return ("×", a, b) if op == "×" else ("+-", min(a, b), max(a, b))
 
 
-def _partition() -> tuple[set, set, list, list, dict]:
-    """Return (train keys, held-out keys, train cities, held-out cities, held-out wording), fixed by
-    PARTITION_SEED. The held-out wording maps (training city, language) to the index of the question
-    wording that training never pairs with that city."""
+def _held_out_templates(rng: random.Random, templates: dict[str, list[str]]) -> dict[str, set[int]]:
+    """Per language, the indices of the templates held out: every HELD_OUT_TEMPLATE_SHARE-th of a shuffle,
+    and those that the other language shares and holds out."""
+    held = {}
+    for language in LANGUAGES:
+        order = list(range(len(templates[language])))
+        rng.shuffle(order)
+        held[language] = set(order[:len(order) // HELD_OUT_TEMPLATE_SHARE])
+    # a template of both languages (a bare "{} = ?") is held out in both if in either
+    out = {text for language in LANGUAGES for i, text in enumerate(templates[language]) if i in held[language]}
+    return {language: {i for i, text in enumerate(templates[language]) if text in out} for language in LANGUAGES}
+
+
+def _partition() -> tuple[set, set, list, list, dict, dict]:
+    """Return (train keys, held-out keys, train cities, held-out cities, held-out arithmetic templates,
+    held-out weather templates), fixed by PARTITION_SEED."""
     rng = random.Random(PARTITION_SEED)
     keys = sorted({partition_key(a, "+", b) for a in range(10, 100) for b in range(10, 100)})
     keys += [partition_key(a, "×", d) for a in range(10, 100) for d in range(2, 10)]
@@ -141,12 +186,19 @@ def _partition() -> tuple[set, set, list, list, dict]:
     held = len(keys) // 10
     cities = list(CITIES)
     rng.shuffle(cities)
-    wording = {(city, language): rng.randrange(len(WEATHER_QUESTIONS[language]))
-               for city in cities[HELD_OUT_CITY_COUNT:] for language in LANGUAGES}
-    return set(keys[held:]), set(keys[:held]), cities[HELD_OUT_CITY_COUNT:], cities[:HELD_OUT_CITY_COUNT], wording
+    arithmetic_held = _held_out_templates(rng, ARITHMETIC_TEMPLATES)
+    weather_held = _held_out_templates(rng, WEATHER_TEMPLATES)
+    return (set(keys[held:]), set(keys[:held]), cities[HELD_OUT_CITY_COUNT:], cities[:HELD_OUT_CITY_COUNT],
+            arithmetic_held, weather_held)
 
 
-TRAIN_KEYS, HELD_OUT_KEYS, TRAIN_CITIES, HELD_OUT_CITIES, HELD_OUT_WORDING = _partition()
+(TRAIN_KEYS, HELD_OUT_KEYS, TRAIN_CITIES, HELD_OUT_CITIES, HELD_OUT_ARITHMETIC_TEMPLATES,
+ HELD_OUT_WEATHER_TEMPLATES) = _partition()
+
+
+def templates(task: dict[str, list[str]], held: dict[str, set[int]], language: str, split: str) -> list[int]:
+    """The indices of ``task``'s templates in ``language`` that ``split`` uses."""
+    return [i for i in range(len(task[language])) if (i in held[language]) == (split == "held_out")]
 
 
 def generate(count: int, *, seed: int, split: str = "train") -> list[Conversation]:
@@ -155,8 +207,8 @@ def generate(count: int, *, seed: int, split: str = "train") -> list[Conversatio
         raise ValueError(f"split must be 'train' or 'held_out', not {split!r}")
     rng = random.Random(f"{seed}/{split}")
     keys = sorted(TRAIN_KEYS if split == "train" else HELD_OUT_KEYS)
-    kinds = (["arithmetic"] * 54 + ["unit"] * 5 + ["greeting"] * 4 + ["fact"] * 4 + ["weather"] * 24
-             + ["tool_unused"] * 6 + ["echo"] * 3)
+    kinds = (["arithmetic"] * 50 + ["unit"] * 5 + ["greeting"] * 4 + ["fact"] * 4 + ["weather"] * 26
+             + ["tool_unused"] * 5 + ["echo"] * 6)
     out = []
     for i in range(count):
         language = LANGUAGES[i % 2]
@@ -164,7 +216,8 @@ def generate(count: int, *, seed: int, split: str = "train") -> list[Conversatio
         kind = rng.choice(kinds)
         date = f"2026-{rng.randint(1, 12):02d}-{rng.randint(1, 28):02d}"
         if kind == "arithmetic" or kind == "tool_unused":
-            conv = arithmetic(_operands(rng.choice(keys), rng), language, effort, rng)
+            template = rng.choice(templates(ARITHMETIC_TEMPLATES, HELD_OUT_ARITHMETIC_TEMPLATES, language, split))
+            conv = arithmetic(_operands(rng.choice(keys), rng), language, effort, template, rng.choice(EXPRESSION_STYLES), rng)
             if kind == "tool_unused":
                 conv = replace(conv, tools=[WEATHER_TOOL])
         elif kind == "unit":
@@ -190,51 +243,88 @@ def _operands(key: tuple[str, int, int], rng: random.Random) -> tuple[int, str, 
 
 
 def _weather_question(split: str, language: str, rng: random.Random) -> Conversation:
-    """Training: a training city in a wording trained on for it (85% of the time), else a made-up name in
-    any wording. Held out: half the time a training city in its held-out wording, else a held-out city."""
+    """Training: a training template naming a training city 40% of the time, else a place made up in the
+    script of the language. Held out: a held-out template, naming a training city half the time (kind
+    ``weather``), else a city that training never names (kind ``weather_new_city``)."""
     condition, temp = rng.choice(CONDITIONS), rng.randint(-5, 35)
     lang = LANGUAGES.index(language)
+    template = rng.choice(templates(WEATHER_TEMPLATES, HELD_OUT_WEATHER_TEMPLATES, language, split))
     if split == "held_out":
         if rng.random() < 0.5:
-            city = rng.choice(TRAIN_CITIES)
-            return weather(city[lang], condition, temp, language, HELD_OUT_WORDING[city, language])
-        conv = weather(rng.choice(HELD_OUT_CITIES)[lang], condition, temp, language,
-                       rng.randrange(len(WEATHER_QUESTIONS[language])))
+            return weather(rng.choice(TRAIN_CITIES)[lang], condition, temp, language, template)
+        conv = weather(rng.choice(HELD_OUT_CITIES)[lang], condition, temp, language, template)
         return replace(conv, kind="weather_new_city")
     roll = rng.random()
-    if roll < 0.85:
-        city = rng.choice(TRAIN_CITIES)
-        wording = rng.choice([w for w in range(len(WEATHER_QUESTIONS[language]))
-                              if w != HELD_OUT_WORDING[city, language]])
-        return weather(city[lang], condition, temp, language, wording)
-    if roll < 0.95 or language == "en":
-        name = _made_up_name(rng)[lang]
+    if roll < 0.4:
+        name = rng.choice(TRAIN_CITIES)[lang]
+    elif language == "en":
+        name = _made_up_name(rng)[0] if roll < 0.6 else _latin_name(rng)
+    elif roll < 0.65:
+        name = _made_up_name(rng)[1]
+    elif roll < 0.9:
+        name = _kanji_name(rng)
     else:  # byte pieces to copy, as for a held-out city written in characters the model never saw
         name = _rare_characters(rng)
-    return weather(name, condition, temp, language, rng.randrange(len(WEATHER_QUESTIONS[language])))
+    return weather(name, condition, temp, language, template)
+
+
+REAL_NAMES = {name for city in CITIES for name in city}
+
+
+def _fresh(name: str) -> bool:
+    """Whether a made-up ``name`` neither holds nor is part of a real city's name (case aside)."""
+    folded = name.casefold()
+    return not any(real.casefold() in folded or folded in real.casefold() for real in REAL_NAMES)
 
 
 def _made_up_name(rng: random.Random) -> tuple[str, str]:
-    """A made-up place name in romaji and katakana (never a real city's English name)."""
+    """A made-up place name in romaji and katakana (never a real city's name)."""
     while True:
         parts = [rng.choice(SYLLABLES) for _ in range(rng.randint(2, 4))]
-        en = "".join(p[0] for p in parts).capitalize()
-        if all(en != c[0] for c in CITIES):
-            return en, "".join(p[1] for p in parts)
+        en, ja = "".join(p[0] for p in parts).capitalize(), "".join(p[1] for p in parts)
+        if _fresh(en) and _fresh(ja):
+            return en, ja
+
+
+def _latin_name(rng: random.Random) -> str:
+    """A made-up place name of Latin letters beyond romaji's (Prague and Lisbon are not romaji)."""
+    while True:
+        name = "".join(rng.choice(LATIN_ONSETS) + rng.choice(LATIN_VOWELS) for _ in range(rng.randint(1, 3)))
+        name = (name + rng.choice(LATIN_CODAS)).capitalize()
+        if len(name) >= 3 and _fresh(name):
+            return name
+
+
+def _kanji_name(rng: random.Random) -> str:
+    """A made-up place name of two or three kanji common in place names."""
+    while True:
+        name = "".join(rng.choice(PLACE_KANJI) for _ in range(rng.choice((2, 2, 3))))
+        if _fresh(name):
+            return name
 
 
 def _rare_characters(rng: random.Random) -> str:
     """Two or three random CJK characters: too rare for the tokenizer, so they stay byte pieces."""
-    return "".join(chr(rng.randint(0x4E00, 0x9FA5)) for _ in range(rng.randint(2, 3)))
+    while True:
+        name = "".join(chr(rng.randint(0x4E00, 0x9FA5)) for _ in range(rng.randint(2, 3)))
+        if _fresh(name):
+            return name
 
 
 def _word(rng: random.Random) -> str:
-    """A random word to repeat: a number, a made-up name in romaji or katakana, or rare characters."""
+    """A random word to repeat: a number, or a made-up name in romaji, Latin letters, katakana, kanji or
+    rare characters."""
     roll = rng.random()
-    if roll < 0.3:
+    if roll < 0.2:
         return str(rng.randint(10, 9999))
-    if roll < 0.8:
-        return _made_up_name(rng)[roll < 0.55]
+    if roll < 0.4:
+        return _made_up_name(rng)[0]
+    if roll < 0.55:
+        return _latin_name(rng)
+    if roll < 0.75:
+        return _made_up_name(rng)[1]
+    if roll < 0.9:
+        return _kanji_name(rng)
     return _rare_characters(rng)
 
 
@@ -265,18 +355,32 @@ def column_steps(a: int, op: str, b: int) -> str:
     return f"{a} {op} {b} → {ones}, {tens} → {r}"
 
 
-def arithmetic(operands: tuple[int, str, int], language: str, effort: str, rng: random.Random) -> Conversation:
+def expression(a: int, op: str, b: int, language: str, style: str, rng: random.Random) -> str:
+    """``a op b`` as a person might type it in ``style`` (EXPRESSION_STYLES); × also as * or x."""
+    if style == "words":
+        return f"{a} {OPERATOR_WORDS['en'][op]} {b}" if language == "en" else f"{a}{OPERATOR_WORDS['ja'][op]}{b}"
+    if op == "×":
+        op = rng.choice(("×", "×", "*", "x")) if style != "full_width" else rng.choice(("×", "＊"))
+    if style == "spaced":
+        return f"{a} {op} {b}"
+    tight = f"{a}{op}{b}"
+    return tight.translate(FULL_WIDTH) if style == "full_width" else tight
+
+
+def arithmetic(operands: tuple[int, str, int], language: str, effort: str, template: int, style: str,
+               rng: random.Random) -> Conversation:
+    """A question in ``ARITHMETIC_TEMPLATES[language][template]``, its expression written in ``style``;
+    the reasoning restates it as ``a op b`` and works it column by column."""
     a, op, b = operands
     r = _compute(a, op, b)
     expr = f"{a} {op} {b}"
     calc = column_steps(a, op, b)
+    question = ARITHMETIC_TEMPLATES[language][template].format(expression(a, op, b, language, style, rng))
     if language == "en":
-        question = rng.choice([f"What is {expr}?", f"Calculate {expr}.", f"{expr} = ?", f"Please compute {expr}."])
         thinking = {"low": f"{calc}.", "medium": f"The user asks for {expr}. {calc}.",
                     "high": f"The user asks for {expr}. I will go column by column. {calc}. The answer is {r}."}[effort]
         final = f"{expr} = {r}."
     else:
-        question = rng.choice([f"{expr} はいくつですか？", f"{expr} を計算してください。", f"{expr} = ?", f"{expr} は？"])
         thinking = {"low": f"{calc}。", "medium": f"{expr} を計算します。{calc}。",
                     "high": f"{expr} を計算します。一桁ずつ計算します。{calc}。答えは {r} です。"}[effort]
         final = f"{expr} = {r} です。"
@@ -339,11 +443,11 @@ def echo(text: str, language: str, effort: str, rng: random.Random) -> Conversat
                                                       _assistant(thinking, text)], answer=text)
 
 
-def weather(name: str, condition: tuple, temp: int, language: str, wording: int) -> Conversation:
-    """A weather question (``WEATHER_QUESTIONS[language][wording]``), the get_weather call with ``name``,
+def weather(name: str, condition: tuple, temp: int, language: str, template: int) -> Conversation:
+    """A weather question (``WEATHER_TEMPLATES[language][template]``), the get_weather call with ``name``,
     its result, and the answer."""
     result = json.dumps({"city": name, "condition": condition[0], "temperature_c": temp}, ensure_ascii=False)
-    question = WEATHER_QUESTIONS[language][wording].format(name)
+    question = WEATHER_TEMPLATES[language][template].format(name)
     if language == "en":
         think_final = f"The tool says {condition[0]}, {temp} °C in {name}."
         final = f"It is {condition[0]} in {name}, {temp} °C."
@@ -376,3 +480,20 @@ def render(conv: Conversation, template: str | None = None, *, upto: int | None 
 def prompt(conv: Conversation, template: str | None = None) -> str:
     """The inference prompt: the conversation up to its first user message, with the generation prompt."""
     return render(conv, template, upto=1, add_generation_prompt=True)
+
+
+EVALUATION_SEED = 99
+
+
+def evaluation(kind: str, count: int) -> list[Conversation]:
+    """The first ``count`` held-out conversations of ``kind`` with distinct questions: the prompts that
+    ``demo.sample`` and the Java DemoModelIT score."""
+    seen, out = set(), []
+    for conv in generate(20 * count, seed=EVALUATION_SEED, split="held_out"):
+        question = conv.messages[0]["content"]
+        if conv.kind == kind and question not in seen:
+            seen.add(question)
+            out.append(conv)
+            if len(out) == count:
+                return out
+    raise ValueError(f"fewer than {count} distinct held-out {kind} questions")

@@ -1,9 +1,9 @@
 """Greedy samples and held-out scores of a trained demo checkpoint, with transformers (the reference).
 
 Run: ``kotodama-export --python -m kotodama_export.demo.sample DIR [--arithmetic 100] [--weather 50]``.
-Scores follow issue 5: analysis-then-final well-formed, the correct number in the final message, and a
-well-formed ``get_weather`` call with the right JSON argument, for held-out wordings of training cities
-and, apart, for cities never seen (copying a new name).
+Scores follow issues 5 and 20, on questions in templates that training never uses: analysis-then-final
+well-formed, the correct number in the final message, and a well-formed ``get_weather`` call with the right
+JSON argument, for training cities and, apart, for cities never seen (copying a new name).
 """
 
 from __future__ import annotations
@@ -57,8 +57,7 @@ def main(argv: list[str] | None = None) -> None:
     model = LlamaForCausalLM.from_pretrained(a.checkpoint).eval()
     tok = Tokenizer.from_file(str(a.checkpoint / "tokenizer.json"))
     template = corpus.chat_template()
-    held = corpus.generate(2000, seed=99, split="held_out")
-    arith = [c for c in held if c.kind == "arithmetic"][: a.arithmetic]
+    arith = corpus.evaluation("arithmetic", a.arithmetic)
     shown = 0
     formed = correct = 0
     misses: dict[str, int] = {}
@@ -69,7 +68,8 @@ def main(argv: list[str] | None = None) -> None:
         ok = bool(m) and re.search(rf"(?<![\d-]){re.escape(conv.answer)}(?!\d)", m.group(2)) is not None
         correct += ok
         if not ok:
-            key = f"{re.search(r'[-+×]', conv.messages[0]['content']).group()}/{conv.reasoning_effort}/{conv.language}"
+            op = re.search(r"\d ([-+×]) \d", conv.messages[-1]["thinking"])[1]
+            key = f"{op}/{conv.reasoning_effort}/{conv.language}"
             misses[key] = misses.get(key, 0) + 1
         if shown < a.show or (not ok and shown < 2 * a.show):
             print(f"--- {conv.messages[0]['content']!r} (expect {conv.answer})\n{text}")
@@ -77,7 +77,7 @@ def main(argv: list[str] | None = None) -> None:
     calls = {}
     for kind in ("weather", "weather_new_city"):
         right = 0
-        for k, conv in enumerate([c for c in held if c.kind == kind][: a.weather]):
+        for k, conv in enumerate(corpus.evaluation(kind, a.weather)):
             text = complete(model, tok, corpus.prompt(conv, template))
             m = CALL.search(text)
             try:
@@ -88,14 +88,14 @@ def main(argv: list[str] | None = None) -> None:
             if k < 2 or (not ok and k < 8):
                 print(f"--- {kind} {conv.messages[0]['content']!r} (expect city {conv.answer})\n{text}")
         calls[kind] = right
-    echoes = [c for c in held if c.kind == "echo"][:20]
+    echoes = corpus.evaluation("echo", 20)
     echoed = sum((m := ANSWER.fullmatch(complete(model, tok, corpus.prompt(c, template)))) is not None
                  and m.group(2) == c.answer for c in echoes)
     print(f"echo (copying the user's words): {echoed}/{len(echoes)}")
     print(f"arithmetic misses by operator/effort/language: {dict(sorted(misses.items()))}")
-    print(f"arithmetic: well-formed {formed}/{len(arith)}, correct {correct}/{len(arith)}; weather, held-out"
-          f" wording: correct call {calls['weather']}/{a.weather}; weather, a city never seen: correct call"
-          f" {calls['weather_new_city']}/{a.weather}")
+    print(f"arithmetic (held-out templates): well-formed {formed}/{len(arith)}, correct {correct}/{len(arith)};"
+          f" weather, held-out templates: correct call {calls['weather']}/{a.weather}; the same, a city never seen:"
+          f" correct call {calls['weather_new_city']}/{a.weather}")
 
 
 if __name__ == "__main__":
