@@ -38,9 +38,22 @@ def test_all_352_special_tokens_sit_where_llm_jp_4_has_them_and_the_byte_pieces_
 
 
 def test_numbers_and_operators_after_a_space_are_single_pieces_unlike_inside_the_date(built):
-    assert built.encode("Please compute 97 - 83.").tokens[2:7] == ["▁9", "7", "▁-", "▁8", "3"]
+    assert built.encode("Please compute 97 - 83.").tokens[-6:-1] == ["▁9", "7", "▁-", "▁8", "3"]
     date = built.encode("Current date: 2026-03-04").tokens
     assert "-" in date and "▁-" not in date and date[-2:] == ["0", "4"]
+
+
+@pytest.mark.parametrize("question, name", [
+    ("What's the weather in Kyoto?", "Kyoto"), ("Weather for Istanbul, please.", "Istanbul"),
+    ("京都の天気は？", "京都"), ("ブリュッセルで傘は要りますか？", "ブリュッセル"), ("北九州は晴れていますか？", "北九州"),
+])
+def test_a_name_is_the_same_pieces_in_a_question_and_in_the_tool_calls_json(built, question, name):
+    call = built.encode(f'{{"city": "{name}"}}')
+    start = call.tokens.index('"', 4) + 1  # after the opening quote of the value
+    pieces = call.ids[start:-1]
+    assert built.decode(pieces) == name
+    asked = built.encode(question).ids
+    assert any(asked[i:i + len(pieces)] == pieces for i in range(len(asked))), (built.encode(question).tokens, call.tokens)
 
 
 def test_corpus_text_round_trips_segment_by_segment(built, texts):

@@ -1,7 +1,7 @@
 """Train the demo model's small SentencePiece Unigram tokenizer and build its ``tokenizer.json``.
 
 Ids 0-351 hold exactly the 352 special tokens of the LLM-jp-4 ``tokenizer_config.json`` (same strings,
-same ids; control symbols, so plain text never becomes them), then the 15 pieces of ``USER_DEFINED``,
+same ids; control symbols, so plain text never becomes them), then the 22 pieces of ``USER_DEFINED``,
 the 256 byte pieces, and the learned pieces; normalization as in LLM-jp-4: identity, no extra-whitespace
 removal, split digits.
 """
@@ -23,8 +23,11 @@ VOCAB_SIZE = 3000
 CHARACTER_COVERAGE = 0.998  # rarer characters stay byte pieces, which the model then learns to copy
 MAX_LENGTH = 1024
 # A number or an operator after a space is one piece (▁9, ▁-), so the digits and operators that the model
-# copies out of a question are distinct from the bare digits and dashes of the date above it.
-USER_DEFINED = [f"\u2581{c}" for c in "0123456789+-×=→"]
+# copies out of a question are distinct from the bare digits and dashes of the date above it. Any other
+# space is a piece of its own, and so are the particles that follow a name in Japanese: a name is then the
+# same pieces in a question ("in Kyoto?", "京都の天気") and in a tool call's JSON ("Kyoto"), which the model
+# copies it into.
+USER_DEFINED = [f"\u2581{c}" for c in "0123456789+-×=→"] + ["\u2581"] + list("のはにでをが")
 
 
 def special_tokens(tokenizer_config: Path) -> list[str]:
