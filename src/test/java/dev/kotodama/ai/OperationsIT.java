@@ -17,10 +17,14 @@ import org.springframework.context.ConfigurableApplicationContext;
 import org.springframework.context.annotation.Bean;
 import org.springframework.core.ParameterizedTypeReference;
 import org.springframework.http.MediaType;
+import org.springframework.http.client.reactive.ReactorClientHttpConnector;
 import org.springframework.http.codec.ServerSentEvent;
 import org.springframework.test.web.reactive.server.WebTestClient;
 import org.springframework.web.reactive.function.client.WebClient;
 import reactor.core.publisher.Flux;
+import reactor.netty.http.client.HttpClient;
+import reactor.netty.resources.ConnectionProvider;
+import reactor.netty.resources.LoopResources;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
@@ -136,17 +140,31 @@ class OperationsIT {
         ConfigurableApplicationContext app = new SpringApplicationBuilder(KotodamaApplication.class, EndlessAnswers.class)
             .run("--server.port=0", "--kotodama.shutdown-grace=1s");
         int port = app.getEnvironment().getRequiredProperty("local.server.port", Integer.class);
-        Flux<ServerSentEvent<String>> stream = WebClient.create("http://localhost:" + port).post().uri("/api/chat")
-            .contentType(MediaType.APPLICATION_JSON)
-            .bodyValue("{\"messages\":[{\"role\":\"user\",\"content\":\"Hello!\"}],\"options\":{\"maxTokens\":900}}")
-            .retrieve().bodyToFlux(new ParameterizedTypeReference<ServerSentEvent<String>>() { }).cache();
-        stream.filter(event -> "answer".equals(event.event())).blockFirst(Duration.ofSeconds(30));
+        // The client has event loops and connections of its own, as a client in another process has: closing
+        // the app disposes Reactor Netty's global ones (Spring's ReactorResourceFactory stops after the web
+        // server), which WebClient.create() would share, and that could close the client's connection before
+        // it read the stream's last bytes (a flake seen once in CI: PrematureCloseException).
+        LoopResources clientLoops = LoopResources.create("operations-it-client", 1, true);
+        List<ServerSentEvent<String>> events;
+        long closeMillis;
+        try {
+            WebClient client = WebClient.builder().clientConnector(new ReactorClientHttpConnector(
+                    HttpClient.create(ConnectionProvider.newConnection()).runOn(clientLoops))).build();
+            Flux<ServerSentEvent<String>> stream = client.post().uri("http://localhost:" + port + "/api/chat")
+                .contentType(MediaType.APPLICATION_JSON)
+                .bodyValue("{\"messages\":[{\"role\":\"user\",\"content\":\"Hello!\"}],\"options\":{\"maxTokens\":900}}")
+                .retrieve().bodyToFlux(new ParameterizedTypeReference<ServerSentEvent<String>>() { }).cache();
+            stream.filter(event -> "answer".equals(event.event())).blockFirst(Duration.ofSeconds(30));
 
-        long started = System.nanoTime();
-        app.close();
-        long closeMillis = (System.nanoTime() - started) / 1_000_000;
+            long started = System.nanoTime();
+            app.close();
+            closeMillis = (System.nanoTime() - started) / 1_000_000;
 
-        List<ServerSentEvent<String>> events = stream.collectList().block(Duration.ofSeconds(30));
+            events = stream.collectList().block(Duration.ofSeconds(30));
+        }
+        finally {
+            clientLoops.disposeLater().block(Duration.ofSeconds(10));
+        }
         assertThat(events).isNotNull();
         ServerSentEvent<String> last = events.get(events.size() - 1);
         assertThat(last.event()).isEqualTo("done");
