@@ -50,7 +50,11 @@ def chunks(checkpoint: Path, text: Path, ctx: int) -> list[list[int]]:
 
 def reference(checkpoint: Path, pieces: list[list[int]]) -> np.ndarray:
     """transformers' float32 log-probabilities at the scored positions, [positions, vocab]."""
-    model = AutoModelForCausalLM.from_pretrained(checkpoint, dtype=torch.float32).eval()
+    return log_probs(AutoModelForCausalLM.from_pretrained(checkpoint, dtype=torch.float32).eval(), pieces)
+
+
+def log_probs(model: torch.nn.Module, pieces: list[list[int]]) -> np.ndarray:
+    """``model``'s log-probabilities at the scored positions of ``pieces``, [positions, vocab]."""
     rows = []
     with torch.no_grad():
         for piece in pieces:
