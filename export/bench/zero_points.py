@@ -60,14 +60,15 @@ def quality(checkpoint: Path, text: Path, ctx: int) -> dict:
     original = {name: p.detach().clone() for name, p in model.named_parameters()}
     tied = model.config.tie_word_embeddings
     matrices = [name for name, m in model.named_modules() if isinstance(m, torch.nn.Linear) and not (tied and name == "lm_head")]
+    if tied:  # the same in both: rounded once
+        with torch.no_grad():
+            model.get_input_embeddings().weight.copy_(
+                torch.from_numpy(integer_zero_point(original["model.embed_tokens.weight"].numpy())))
     out = {}
     for label, rounding in (("integer zero point (mse)", integer_zero_point), ("float minimum (Q4_1)", float_minimum)):
         with torch.no_grad():
             for name in matrices:
                 model.get_submodule(name).weight.copy_(torch.from_numpy(rounding(original[f"{name}.weight"].numpy())))
-            if tied:
-                model.get_input_embeddings().weight.copy_(
-                    torch.from_numpy(integer_zero_point(original["model.embed_tokens.weight"].numpy())))
         out[label] = figures(reference, log_probs(model, pieces), targets)
         log(f"{label}: {json.dumps(out[label])}")
     return {"matrices": len(matrices), "positions": len(targets), **out}
@@ -105,9 +106,9 @@ def speed(k: int = 4096, n: int = 4096, runs: int = 200) -> dict:
                 started = time.perf_counter()
                 for _ in range(runs):
                     session.run(None, {"A": a})
-                out[f"level {level}, {kind} zero points, M={rows}"] = round((time.perf_counter() - started) / runs * 1e6)
-                log(f"MatMulNBits [{rows}, {k}] x [{k} -> {n}], accuracy_level {level}, {kind} zero points:"
-                    f" {out[f'level {level}, {kind} zero points, M={rows}']} us")
+                key = f"level {level}, {kind} zero points, M={rows}"
+                out[key] = round((time.perf_counter() - started) / runs * 1e6)
+                log(f"MatMulNBits [{rows}, {k}] x [{k} -> {n}], {key}: {out[key]} us")
     return out
 
 
