@@ -48,6 +48,11 @@ def chunks(checkpoint: Path, text: Path, ctx: int) -> list[list[int]]:
     return [ids[i * ctx:(i + 1) * ctx] for i in range(len(ids) // ctx)]
 
 
+def scored_targets(pieces: list[list[int]]) -> np.ndarray:
+    """The token ids at the scored positions: the second half of each chunk, after its first token."""
+    return np.concatenate([piece[len(piece) // 2 + 1:] for piece in pieces])
+
+
 def reference(checkpoint: Path, pieces: list[list[int]]) -> np.ndarray:
     """transformers' float32 log-probabilities at the scored positions, [positions, vocab]."""
     return log_probs(AutoModelForCausalLM.from_pretrained(checkpoint, dtype=torch.float32).eval(), pieces)
@@ -106,7 +111,7 @@ def main() -> None:
     args = parser.parse_args()
 
     pieces = chunks(args.checkpoint, args.text, args.ctx)
-    targets = np.concatenate([piece[len(piece) // 2 + 1:] for piece in pieces])
+    targets = scored_targets(pieces)
     log(f"{len(pieces)} chunks of {args.ctx} tokens, {len(targets)} scored positions; transformers float32 ...")
     log_p = reference(args.checkpoint, pieces)
     params = parameters(args.checkpoint)

@@ -28,7 +28,7 @@ import numpy as np
 import onnxruntime as ort
 import torch
 from onnx import TensorProto, helper, numpy_helper
-from quant_quality import chunks, figures, log, log_probs  # this file's directory is on sys.path when run as a script
+from quant_quality import chunks, figures, log, log_probs, scored_targets  # this file's directory is on sys.path when run as a script
 from transformers import AutoModelForCausalLM
 
 from kotodama_export import quant
@@ -53,7 +53,7 @@ def integer_zero_point(w: np.ndarray) -> np.ndarray:
 
 def quality(checkpoint: Path, text: Path, ctx: int) -> dict:
     pieces = chunks(checkpoint, text, ctx)
-    targets = np.concatenate([piece[len(piece) // 2 + 1:] for piece in pieces])
+    targets = scored_targets(pieces)
     model = AutoModelForCausalLM.from_pretrained(checkpoint, dtype=torch.float32).eval()
     log(f"{len(pieces)} chunks of {ctx} tokens, {len(targets)} scored positions; float32 ...")
     reference = log_probs(model, pieces)
