@@ -11,8 +11,8 @@ from kotodama_export.demo import corpus
 
 N = 600
 FINAL = r"<\|start\|>assistant<\|channel\|>analysis<\|message\|>[^<]+<\|end\|><\|start\|>assistant<\|channel\|>final<\|message\|>[^<]+<\|return\|>"
-CALL = (r"<\|start\|>assistant to=functions\.get_weather<\|channel\|>commentary json<\|message\|>(\{[^<]*\})<\|call\|>"
-        r"<\|start\|>functions\.get_weather to=assistant<\|channel\|>commentary<\|message\|>[^<]+<\|end\|>")
+CALL_MESSAGE = r"<\|start\|>assistant to=functions\.get_weather<\|channel\|>commentary json<\|message\|>(\{[^<]*\})<\|call\|>"
+CALL = CALL_MESSAGE + r"<\|start\|>functions\.get_weather to=assistant<\|channel\|>commentary<\|message\|>[^<]+<\|end\|>"
 
 
 @pytest.fixture(scope="module")
@@ -99,10 +99,19 @@ def test_the_worked_columns_are_the_same_in_both_languages_and_every_effort(trai
                                                                       for e in corpus.EFFORTS}
 
 
-def template_of(question: str, language: str, task: dict[str, list[str]], slot: str) -> set[int]:
-    """The indices of ``task``'s templates in ``language`` that ``question`` fits, ``slot`` filling the blank."""
-    return {i for i, t in enumerate(task[language])
-            if re.fullmatch(re.escape(t).replace(r"\{\}", slot), question)}
+def template_of(question: str, language: str, task: dict[str, list[str]], slot: str, framed: bool = False) -> set[int]:
+    """The indices of ``task``'s templates in ``language`` that ``question`` fits, ``slot`` filling the blank;
+    ``framed``: as training asks, inside one of the corpus's openers and closers, or none."""
+    opener = f"(?:{'|'.join(map(re.escape, corpus.OPENERS[language]))})?" if framed else ""
+    closer = f"(?:{'|'.join(map(re.escape, corpus.CLOSERS[language]))})?" if framed else ""
+    fits = set()
+    for i, t in enumerate(task[language]):
+        pattern = re.escape(t).replace(r"\{\}", slot)
+        if framed and t[:1].isascii() and t[:1].isalpha():  # "Hey, what's the weather in Tokyo?"
+            pattern = f"[{t[0]}{t[0].lower()}]" + pattern[1:]
+        if re.fullmatch(opener + pattern + closer, question):
+            fits.add(i)
+    return fits
 
 
 EXPRESSION = r"[0-9０-９]+ ?(?:[-+×*x＋－＊]|plus|minus|times|足す|引く|かける) ?[0-9０-９]+"
@@ -128,7 +137,7 @@ def test_held_out_split_shares_no_operand_pair_template_or_new_city_with_trainin
             convs = [c for c in split if c.kind in kinds]
             assert convs
             for conv in convs:
-                fits = template_of(conv.messages[0]["content"], conv.language, task, slot)
+                fits = template_of(conv.messages[0]["content"], conv.language, task, slot, framed=not expect_held)
                 assert fits, conv.messages[0]["content"]
                 assert all((i in held[conv.language]) == expect_held for i in fits), conv.messages[0]["content"]
     # held-out weather questions name training cities, or ten cities never named in training at all
@@ -148,6 +157,35 @@ def test_most_weather_questions_in_training_name_a_made_up_place_to_copy(train):
     scripts = {"latin": r"[A-Za-z]+", "katakana": r"[ァ-ヴー]+", "kanji": r"[一-龥]+"}
     for language, script in (("en", "latin"), ("ja", "katakana"), ("ja", "kanji")):
         assert any(c.language == language and re.fullmatch(scripts[script], c.answer) for c in made_up)
+
+
+def test_half_the_training_questions_are_framed_by_words_around_them_and_no_held_out_one_is(train, held_out):
+    asked = {"arithmetic", "weather"}
+    for split, share in ((train, corpus.FRAMED_SHARE), (held_out, 0)):
+        framed = []
+        for conv in (c for c in split if c.kind in asked):
+            question = conv.messages[0]["content"]
+            opener = next((o for o in corpus.OPENERS[conv.language] if question.startswith(o)), "")
+            closer = next((c for c in corpus.CLOSERS[conv.language] if question.endswith(c)), "")
+            framed.append(bool(opener or closer))
+        assert abs(sum(framed) / len(framed) - share) < 0.1, sum(framed) / len(framed)
+    # an English question goes on in lower case after "Hey, ": "Hey, what's the weather in Tokyo?"
+    assert any(re.match(r"[A-Z][a-z ]*, [a-z]", c.messages[0]["content"]) for c in train if c.kind in asked)
+
+
+def test_call_drills_copy_a_random_name_from_a_training_template_into_the_call_and_end_there(template):
+    drills = corpus.call_drills(300, seed=7)
+    real = {name for city in corpus.CITIES for name in city}
+    for conv in drills:
+        text = corpus.render(conv, template)
+        call = re.search(CALL_MESSAGE + "$", text)
+        assert call, text[-200:]
+        assert json.loads(call[1]) == {"city": conv.answer}
+        assert conv.answer not in real and conv.answer in conv.messages[0]["content"]
+        fits = template_of(conv.messages[0]["content"], conv.language, corpus.WEATHER_TEMPLATES, CITY, framed=True)
+        assert fits and not fits & corpus.HELD_OUT_WEATHER_TEMPLATES[conv.language], conv.messages[0]["content"]
+    assert len({c.answer for c in drills}) > 280
+    assert {(c.language, c.reasoning_effort) for c in drills} == {(l, e) for l in corpus.LANGUAGES for e in corpus.EFFORTS}
 
 
 def test_the_evaluation_prompts_are_distinct_held_out_questions():

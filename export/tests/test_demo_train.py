@@ -77,3 +77,23 @@ def test_the_loss_is_taken_on_the_assistant_with_call_arguments_and_digits_weigh
 
 def _without_date(text: str) -> str:
     return "\n".join(line for line in text.split("\n") if not line.startswith("Current date:"))
+
+
+def test_the_model_attends_as_transformers_sdpa_does_and_in_float32_under_bfloat16_autocast():
+    torch.manual_seed(0)
+    model = train.demo_model(500).eval()
+    assert model.config._attn_implementation == train.ATTENTION
+    reference = train.demo_model(500).eval()
+    reference.load_state_dict(model.state_dict())
+    reference.config._attn_implementation = "sdpa"
+    ids = torch.randint(0, 500, (3, 40))
+    with torch.no_grad():
+        assert torch.allclose(model(ids).logits, reference(ids).logits, atol=1e-5)
+
+    attention = model.model.layers[0].self_attn
+    q, k, v = (torch.randn(2, n, 12, 32).bfloat16() for n in (8, 2, 2))  # [batch, heads, seq, head_dim]
+    with torch.autocast("cpu", dtype=torch.bfloat16):
+        out, _ = train.float32_attention(attention, q, k, v, None, 32 ** -0.5)
+    expected = torch.softmax(q.float() @ k.float().repeat_interleave(4, 1).transpose(2, 3) * 32 ** -0.5, -1)
+    expected = (expected @ v.float().repeat_interleave(4, 1)).transpose(1, 2)
+    assert out.dtype == torch.float32 and torch.allclose(out, expected, atol=1e-6)

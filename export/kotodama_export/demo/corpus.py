@@ -11,13 +11,16 @@ the weather templates of each language, whole (training never uses them, the hel
 them); and ten cities that training never names at all, whose held-out questions (kind
 ``weather_new_city``) measure copying a name never seen. An arithmetic question writes its expression
 in one of several styles (``23 + 45``, ``23+45``, full-width ``２３＋４５``, words such as ``23 plus 45``
-or ``23足す45``), each trained in other templates; the reasoning restates it as ``23 + 45``.
+or ``23足す45``), each trained in other templates; the reasoning restates it as ``23 + 45``. Half the
+training questions are framed by words around them (``frame``); held-out ones never are. ``call_drills``
+gives weather questions, up to the call, that name a random string to copy.
 """
 
 from __future__ import annotations
 
 import json
 import random
+import string
 from dataclasses import dataclass, replace
 from pathlib import Path
 
@@ -92,6 +95,21 @@ ARITHMETIC_TEMPLATES = {
            "{}はいくつ？", "{}を教えてください。", "{}の答えは？", "計算して: {}", "{}を求めてください。", "{}っていくつ？",
            "{}の計算をお願いします。", "質問です。{}は？", "{}はいくらですか？", "{} の結果を教えて。", "{}を解いてください。"],
 }
+# Words around a training question, as people wrap what they ask: a template is then one of hundreds of
+# framings, and the question's own words are not where it starts and ends. Held-out questions are never framed.
+OPENERS = {
+    "en": ["Hey, ", "Hi! ", "Hello. ", "OK, ", "So, ", "Um, ", "Question: ", "Quick one: ", "Excuse me, ",
+           "Help me out: ", "One more: ", "Next: ", "Hmm. ", "Sorry, ", "Let me ask: "],
+    "ja": ["すみません、", "ねえ、", "ちょっと質問。", "あの、", "えっと、", "こんにちは。", "もう一つ。", "次は", "質問:",
+           "教えて。", "ごめん、", "急ぎで、", "確認です。", "ところで、", "ひとつ聞きたい。"],
+}
+CLOSERS = {
+    "en": [" Thanks!", " Thank you.", " Thanks in advance.", " I'm curious.", " Just wondering.", " Be quick.",
+           " Cheers.", " No rush.", " Much appreciated.", " If you can."],
+    "ja": ["お願いします。", "ありがとう。", "よろしく。", "急ぎです。", "教えてね。", "助かります。", "気になります。",
+           "すぐに。", "頼みます。", "どうも。"],
+}
+FRAMED_SHARE = 0.5
 HELD_OUT_TEMPLATE_SHARE = 4  # one template in this many, per language and task, is held out
 EXPRESSION_STYLES = ("spaced", "tight", "full_width", "words")
 FULL_WIDTH = str.maketrans("0123456789+-", "０１２３４５６７８９＋－")
@@ -149,7 +167,7 @@ FACTS = {
 
 @dataclass(frozen=True)
 class Conversation:
-    kind: str  # arithmetic | unit | greeting | fact | weather | weather_new_city (held out) | echo
+    kind: str  # arithmetic | unit | greeting | fact | weather | weather_new_city (held out) | echo | call_drill
     language: str
     reasoning_effort: str
     date: str
@@ -223,14 +241,31 @@ def generate(count: int, *, seed: int, split: str = "train") -> list[Conversatio
         elif kind == "unit":
             conv = unit(rng.choice(UNITS), rng.randint(2, 99), language, effort, rng)
         elif kind == "echo":
-            conv = echo(" ".join(_word(rng) for _ in range(rng.randint(1, 3))), language, effort, rng)
+            conv = echo(" ".join(_echo_word(language, rng) for _ in range(rng.randint(1, 3))), language, effort, rng)
         elif kind == "greeting" or kind == "fact":
             conv = canned((GREETINGS if kind == "greeting" else FACTS)[language], kind, language, effort, rng)
         else:
             conv = _weather_question(split, language, rng)
             conv = replace(conv, reasoning_effort=effort)
+        if split == "train" and kind in ("arithmetic", "tool_unused", "weather"):
+            conv = frame(conv, rng)
         out.append(replace(conv, date=date))
     return out
+
+
+def frame(conv: Conversation, rng: random.Random) -> Conversation:
+    """``conv`` with, FRAMED_SHARE of the time, an opener, a closer or both around its question."""
+    if rng.random() >= FRAMED_SHARE:
+        return conv
+    question, roll = conv.messages[0]["content"], rng.random()
+    if roll < 0.7:
+        opener = rng.choice(OPENERS[conv.language])
+        if opener.endswith(", ") and question[:1].isascii() and question[:2].istitle() and question[1:2].islower():
+            question = question[0].lower() + question[1:] if not question.startswith(conv.answer) else question
+        question = opener + question
+    if roll >= 0.4:
+        question += rng.choice(CLOSERS[conv.language])
+    return replace(conv, messages=[{**conv.messages[0], "content": question}, *conv.messages[1:]])
 
 
 def _operands(key: tuple[str, int, int], rng: random.Random) -> tuple[int, str, int]:
@@ -311,6 +346,41 @@ def _rare_characters(rng: random.Random) -> str:
             return name
 
 
+KATAKANA = "".join(chr(c) for c in range(0x30A1, 0x30F5)) + "ー"
+
+
+def _random_name(language: str, rng: random.Random) -> str:
+    """A name that no model of names could guess, only copy: random letters, random katakana or random
+    kanji (common ones, or rare ones that stay byte pieces); never a real city's name."""
+    while True:
+        roll = rng.random()
+        if language == "en":
+            name = "".join(rng.choice(string.ascii_lowercase) for _ in range(rng.randint(3, 10))).capitalize()
+        elif roll < 0.5:
+            name = "".join(rng.choice(KATAKANA) for _ in range(rng.randint(2, 6)))
+        elif roll < 0.8:
+            name = "".join(rng.choice(PLACE_KANJI) for _ in range(rng.randint(2, 3)))
+        else:
+            name = _rare_characters(rng)
+        if _fresh(name):
+            return name
+
+
+def call_drills(count: int, *, seed: int) -> list[Conversation]:
+    """``count`` weather questions in training templates that name a random string (``_random_name``), up
+    to the get_weather call: short samples whose one lesson is copying a name from the question into the
+    call by what it is, piece after piece, where the made-up names of ``generate`` can be half guessed."""
+    rng = random.Random(f"{seed}/drills")
+    out = []
+    for i in range(count):
+        language = LANGUAGES[i % 2]
+        template = rng.choice(templates(WEATHER_TEMPLATES, HELD_OUT_WEATHER_TEMPLATES, language, "train"))
+        conv = frame(weather(_random_name(language, rng), CONDITIONS[0], 0, language, template), rng)
+        out.append(replace(conv, kind="call_drill", messages=conv.messages[:2], reasoning_effort=EFFORTS[(i // 2) % 3],
+                           date=f"2026-{rng.randint(1, 12):02d}-{rng.randint(1, 28):02d}"))
+    return out
+
+
 def _word(rng: random.Random) -> str:
     """A random word to repeat: a number, or a made-up name in romaji, Latin letters, katakana, kanji or
     rare characters."""
@@ -326,6 +396,16 @@ def _word(rng: random.Random) -> str:
     if roll < 0.9:
         return _kanji_name(rng)
     return _rare_characters(rng)
+
+
+def _echo_word(language: str, rng: random.Random) -> str:
+    """A word to repeat: half the time a word of the corpus's own answers, so that words never seen are
+    not what marks a request to repeat (v7 at twice the steps read "Calculate 82-28." as one)."""
+    if rng.random() < 0.5:
+        return _word(rng)
+    pool = [a for _, a in GREETINGS[language] + FACTS[language]]
+    words = [w.strip(".!?,") for a in pool for w in a.split()] if language == "en" else [a.rstrip("。！") for a in pool]
+    return rng.choice([w for w in words if w])
 
 
 def _assistant(thinking: str, content: str) -> dict:
@@ -432,10 +512,10 @@ def canned(pool: list, kind: str, language: str, effort: str, rng: random.Random
 def echo(text: str, language: str, effort: str, rng: random.Random) -> Conversation:
     """Repeat the user's words: the plainest lesson in copying from the prompt."""
     if language == "en":
-        question = rng.choice([f"Repeat after me: {text}", f"Say \"{text}\".", f"Please repeat: {text}"])
+        question = rng.choice([f"Repeat after me: \"{text}\"", f"Say \"{text}\".", f"Please repeat: \"{text}\""])
         thinking = f"The user wants me to repeat {text}."
     else:
-        question = rng.choice([f"次の言葉を繰り返してください: {text}", f"「{text}」と言ってください。"])
+        question = rng.choice([f"次の言葉を繰り返してください: 「{text}」", f"「{text}」と言ってください。"])
         thinking = f"{text} を繰り返します。"
     if effort == "high":
         thinking += " I copy it exactly." if language == "en" else "そのまま書きます。"

@@ -18,7 +18,8 @@ from pathlib import Path
 
 import torch
 from tokenizers import Tokenizer
-from transformers import LlamaConfig, LlamaForCausalLM, PreTrainedModel
+from transformers import AttentionInterface, AttentionMaskInterface, LlamaConfig, LlamaForCausalLM, PreTrainedModel
+from transformers.masking_utils import eager_mask
 
 from ..atomic import atomic_directory
 from ..random_checkpoint import shared_dir
@@ -26,7 +27,7 @@ from . import corpus, tokenizer
 
 SEED = 1234
 PAD_ID = 4  # <|endoftext|>, the pad token of LLM-jp-4
-STEPS = 3500
+STEPS = 4400
 SAMPLES = 40000
 TOKENS_PER_BATCH = 2048  # after the shared prefix
 LR = 1e-3
@@ -43,15 +44,17 @@ DIGIT_WEIGHT = 2.0
 # Copying a string out of the prompt (a city's name into the tool call, an expression's operands into the
 # reasoning) is what a question in a template never seen needs. On pure copying (a random string of pieces,
 # then the same again) this model learns it in a sudden change, by step 500 at a learning rate of 1e-3
-# (never at 3e-3, the recipe's rate before). So the first COPY_STEPS steps are copying only, and one step
-# in COPY_EVERY after them keeps it: held-out arithmetic templates went from 58 to 92 right of 100 with it
-# (transformers, one run each). It is copying by position: a name never seen is still not copied into the
-# tool call (its first piece is, then that piece again: "石松富" -> "石石"); strings among random pieces,
-# which only copying by content solves, were learned too after these steps but cost the arithmetic (11 of
-# 100) in a run of 3,100 steps (issue 20's note).
-COPY_STEPS = 700
-COPY_EVERY = 8
+# (never at 3e-3, the recipe's rate before); copying first and then one step in eight took the held-out
+# arithmetic templates from 58 to 92 right of 100 (transformers, one run each). That copying goes by
+# position, and a name never seen was still not copied into the call ("石松富" -> "石石"), so the call's own
+# place is drilled too (corpus.call_drills), and the three lessons take turns from the first step
+# (``schedule``): in the first COPY_PHASE steps chat, copy, drill and chat, after them six chat steps, a
+# copy and a drill (issue 20's notes).
+COPY_PHASE = 1750
 COPY_LENGTH = (3, 24)  # pieces in a string to copy
+# Weather questions up to the call that name a random string (corpus.call_drills): copying in the task's
+# own place, about 60 tokens each after the shared prefix; this many per conversation of the corpus.
+DRILLS_PER_SAMPLE = 0.5
 
 
 def model_config(vocab_size: int) -> LlamaConfig:
@@ -179,6 +182,14 @@ def copy_batches(tok: Tokenizer, tokens_per_batch: int, rng: random.Random):
         yield torch.tensor([[1]]), ids, weights  # prefix: [1, 1], <|startoftext|>
 
 
+def schedule(step: int, copy_phase: int) -> str:
+    """What step ``step`` (from 1) learns: chat, copy, drill and chat by turns up to step ``copy_phase``,
+    then six chat steps, a copy and a drill."""
+    if step <= copy_phase:
+        return ("chat", "copy", "drill", "chat")[step % 4]
+    return ("chat", "chat", "chat", "copy", "chat", "chat", "chat", "drill")[step % 8]
+
+
 def batch_loss(model: PreTrainedModel, prefix: torch.Tensor, ids: torch.Tensor, weights: torch.Tensor) -> torch.Tensor:
     """The weighted mean loss of the samples ``prefix + ids[r]``, with the shared prefix run once.
 
@@ -205,8 +216,36 @@ def fast_bf16_products() -> bool:
     return torch.backends.mkldnn.is_available() and torch.ops.mkldnn._is_mkldnn_bf16_supported()
 
 
+def float32_attention(module, query, key, value, attention_mask, scaling, dropout=0.0, **kwargs):
+    """transformers' eager attention computed in float32, whatever autocast does around it.
+
+    PyTorch's flash attention keeps scores and probabilities in float32 too, but on the CPU its backward is a
+    third of a training step: this is 1.2x faster a step. transformers' own eager attention is as fast, but
+    under bfloat16 autocast it rounds them to bfloat16 between the products, and both runs made with it were
+    slow to learn copying a name into the call (the drills' loss 0.6 after 3,600 steps against the flash
+    kernel's 0.08, one run each). The embedded model was trained with this (issue 20's notes).
+    """
+    with torch.autocast("cpu", enabled=False):
+        groups = module.num_key_value_groups
+        key = key.float().repeat_interleave(groups, dim=1)  # [batch, heads, seq, head_dim]
+        value = value.float().repeat_interleave(groups, dim=1)
+        scores = torch.matmul(query.float(), key.transpose(2, 3)) * scaling
+        if attention_mask is not None:
+            scores = scores + attention_mask
+        probs = torch.softmax(scores, dim=-1)
+        out = torch.matmul(probs, value).transpose(1, 2).contiguous()  # [batch, seq, heads, head_dim]
+    return out, probs
+
+
+ATTENTION = "kotodama_float32"
+AttentionInterface.register(ATTENTION, float32_attention)
+AttentionMaskInterface.register(ATTENTION, eager_mask)
+
+
 def demo_model(vocab_size: int) -> LlamaForCausalLM:
-    return LlamaForCausalLM(model_config(vocab_size))
+    config = model_config(vocab_size)
+    config._attn_implementation = ATTENTION
+    return LlamaForCausalLM(config)
 
 
 def train(out: Path, *, steps: int, samples: int, tokens_per_batch: int, lr: float, force: bool,
@@ -224,14 +263,17 @@ def train(out: Path, *, steps: int, samples: int, tokens_per_batch: int, lr: flo
     template = corpus.chat_template()
     conversations = corpus.generate(samples, seed=SEED)
     texts = [corpus.render(c, template) for c in conversations]
+    drills = corpus.call_drills(int(samples * DRILLS_PER_SAMPLE), seed=SEED)
     with atomic_directory(out, force) as staging:
-        tok_path = tokenizer.build(texts, staging)
+        tok_path = tokenizer.build(texts, staging)  # from the conversations alone: random names make no pieces
         tok = Tokenizer.from_file(str(tok_path))
         data = prepare(tok, conversations, texts)
+        drill_data = prepare(tok, drills, [corpus.render(c, template) for c in drills])
         n_tok = sum(len(s.ids) for s in data)
         n_prefix = sum(len(s.prefix) for s in data)
-        print(f"corpus: {len(texts)} conversations, {n_tok} tokens after the shared prefixes"
-              f" ({n_tok / len(texts):.0f} per sample, prefixes {n_prefix / len(texts):.0f}), vocab"
+        print(f"corpus: {len(texts)} conversations, {n_tok} tokens after the shared prefixes ({n_tok / len(texts):.0f}"
+              f" per sample, prefixes {n_prefix / len(texts):.0f}), {len(drills)} call drills"
+              f" ({sum(len(s.ids) for s in drill_data) / len(drills):.0f} tokens each), vocab"
               f" {tok.get_vocab_size()}, prepared in {time.time() - t0:.1f} s", flush=True)
         model = make_model(tok.get_vocab_size())
         with torch.no_grad():  # untied, but starting equal: copying a token from the prompt is learned far sooner
@@ -246,13 +288,14 @@ def train(out: Path, *, steps: int, samples: int, tokens_per_batch: int, lr: flo
         print(f"products in {'bfloat16 (oneDNN), weights in float32' if bf16 else 'float32: this CPU has no fast bfloat16 matmul'}",
               flush=True)
         model.train()
-        stream = batches(data, tokens_per_batch, random.Random(SEED))
-        copies = copy_batches(tok, tokens_per_batch, random.Random(SEED + 1))
-        copy_steps = min(COPY_STEPS, steps // 3)
-        t_train, seen, window, copy_window = time.time(), 0, [], []
+        lessons = {"chat": batches(data, tokens_per_batch, random.Random(SEED)),
+                   "copy": copy_batches(tok, tokens_per_batch, random.Random(SEED + 1)),
+                   "drill": batches(drill_data, tokens_per_batch, random.Random(SEED + 2))}
+        copy_phase = min(COPY_PHASE, steps * 5 // 6)
+        t_train, seen, windows = time.time(), 0, {lesson: [] for lesson in lessons}
         for step in range(1, steps + 1):
-            copying = step <= copy_steps or step % COPY_EVERY == 0
-            prefix, ids, weights = next(copies if copying else stream)
+            lesson = schedule(step, copy_phase)
+            prefix, ids, weights = next(lessons[lesson])
             with torch.autocast("cpu", dtype=torch.bfloat16, enabled=bf16):
                 loss = batch_loss(model, prefix, ids, weights)
             loss.backward()
@@ -261,14 +304,14 @@ def train(out: Path, *, steps: int, samples: int, tokens_per_batch: int, lr: flo
             sched.step()
             opt.zero_grad(set_to_none=True)
             seen += ids.numel() + prefix.numel()
-            (copy_window if copying else window).append(loss.item())
+            windows[lesson].append(loss.item())
             if step % 25 == 0 or step == steps:
                 dt = time.time() - t_train
                 mean = lambda w: f"{sum(w) / len(w):.4f}" if w else "-"
-                print(f"step {step}/{steps} loss {mean(window)} copy loss {mean(copy_window)}"
-                      f" lr {sched.get_last_lr()[0]:.2e} {seen / dt:.0f} tok/s {dt / step:.3f} s/step elapsed {dt:.0f} s",
-                      flush=True)
-                window, copy_window = [], []
+                print(f"step {step}/{steps} loss {mean(windows['chat'])} copy loss {mean(windows['copy'])} drill loss"
+                      f" {mean(windows['drill'])} lr {sched.get_last_lr()[0]:.2e} {seen / dt:.0f} tok/s {dt / step:.3f}"
+                      f" s/step elapsed {dt:.0f} s", flush=True)
+                windows = {lesson: [] for lesson in lessons}
         model.save_pretrained(staging, safe_serialization=True)
     print(f"wrote {out} in {time.time() - t0:.0f} s total", flush=True)
 
