@@ -188,6 +188,18 @@ def test_call_drills_copy_a_random_name_from_a_training_template_into_the_call_a
     assert {(c.language, c.reasoning_effort) for c in drills} == {(l, e) for l in corpus.LANGUAGES for e in corpus.EFFORTS}
 
 
+def test_a_request_to_repeat_quotes_its_words_and_half_of_them_are_words_the_corpus_answers_with(train):
+    echoes = [c for c in train if c.kind == "echo"]
+    answers = [a for pool in (corpus.GREETINGS, corpus.FACTS) for pairs in pool.values() for _, a in pairs]
+    familiar = {w.strip(".!?,") for a in answers for w in a.split()} | {a.rstrip("。！") for a in answers}
+    for conv in echoes:
+        assert re.search(r'"(.+)"|「(.+)」', conv.messages[0]["content"])[0][1:-1] == conv.answer
+        assert conv.messages[-1]["content"] == conv.answer
+    words = [w for c in echoes for w in c.answer.split(" ")]
+    assert 0.4 < sum(w in familiar for w in words) / len(words) < 0.6
+    assert {c.language for c in echoes} == {"en", "ja"}
+
+
 def test_the_evaluation_prompts_are_distinct_held_out_questions():
     for kind, count in (("arithmetic", 100), ("weather", 50), ("weather_new_city", 50)):
         convs = corpus.evaluation(kind, count)
