@@ -190,8 +190,7 @@ def test_call_drills_copy_a_random_name_from_a_training_template_into_the_call_a
 
 def test_a_request_to_repeat_quotes_its_words_and_half_of_them_are_words_the_corpus_answers_with(train):
     echoes = [c for c in train if c.kind == "echo"]
-    answers = [a for pool in (corpus.GREETINGS, corpus.FACTS) for pairs in pool.values() for _, a in pairs]
-    familiar = {w.strip(".!?,") for a in answers for w in a.split()} | {a.rstrip("。！") for a in answers}
+    familiar = {w for words in corpus.ANSWER_WORDS.values() for w in words}
     for conv in echoes:
         assert re.search(r'"(.+)"|「(.+)」', conv.messages[0]["content"])[0][1:-1] == conv.answer
         assert conv.messages[-1]["content"] == conv.answer

@@ -232,7 +232,7 @@ def generate(count: int, *, seed: int, split: str = "train") -> list[Conversatio
         language = LANGUAGES[i % 2]
         effort = EFFORTS[(i // 2) % 3]
         kind = rng.choice(kinds)
-        date = f"2026-{rng.randint(1, 12):02d}-{rng.randint(1, 28):02d}"
+        date = _date(rng)
         if kind == "arithmetic" or kind == "tool_unused":
             template = rng.choice(templates(ARITHMETIC_TEMPLATES, HELD_OUT_ARITHMETIC_TEMPLATES, language, split))
             conv = arithmetic(_operands(rng.choice(keys), rng), language, effort, template, rng.choice(EXPRESSION_STYLES), rng)
@@ -253,6 +253,10 @@ def generate(count: int, *, seed: int, split: str = "train") -> list[Conversatio
     return out
 
 
+def _date(rng: random.Random) -> str:
+    return f"2026-{rng.randint(1, 12):02d}-{rng.randint(1, 28):02d}"
+
+
 def frame(conv: Conversation, rng: random.Random) -> Conversation:
     """``conv`` with, FRAMED_SHARE of the time, an opener, a closer or both around its question."""
     if rng.random() >= FRAMED_SHARE:
@@ -260,8 +264,9 @@ def frame(conv: Conversation, rng: random.Random) -> Conversation:
     question, roll = conv.messages[0]["content"], rng.random()
     if roll < 0.7:
         opener = rng.choice(OPENERS[conv.language])
-        if opener.endswith(", ") and question[:1].isascii() and question[:2].istitle() and question[1:2].islower():
-            question = question[0].lower() + question[1:] if not question.startswith(conv.answer) else question
+        capital = question[:1].isascii() and question[:1].isupper() and question[1:2].islower()
+        if opener.endswith(", ") and capital and not question.startswith(conv.answer):  # a name keeps its capital
+            question = question[0].lower() + question[1:]
         question = opener + question
     if roll >= 0.4:
         question += rng.choice(CLOSERS[conv.language])
@@ -377,7 +382,7 @@ def call_drills(count: int, *, seed: int) -> list[Conversation]:
         template = rng.choice(templates(WEATHER_TEMPLATES, HELD_OUT_WEATHER_TEMPLATES, language, "train"))
         conv = frame(weather(_random_name(language, rng), CONDITIONS[0], 0, language, template), rng)
         out.append(replace(conv, kind="call_drill", messages=conv.messages[:2], reasoning_effort=EFFORTS[(i // 2) % 3],
-                           date=f"2026-{rng.randint(1, 12):02d}-{rng.randint(1, 28):02d}"))
+                           date=_date(rng)))
     return out
 
 
@@ -398,14 +403,19 @@ def _word(rng: random.Random) -> str:
     return _rare_characters(rng)
 
 
+# The words of the corpus's own answers (GREETINGS, FACTS): English words, or whole Japanese answers.
+ANSWER_WORDS = {
+    "en": [w for w in (w.strip(".!?,") for _, a in GREETINGS["en"] + FACTS["en"] for w in a.split()) if w],
+    "ja": [a.rstrip("。！") for _, a in GREETINGS["ja"] + FACTS["ja"]],
+}
+
+
 def _echo_word(language: str, rng: random.Random) -> str:
-    """A word to repeat: half the time a word of the corpus's own answers, so that words never seen are
-    not what marks a request to repeat (v7 at twice the steps read "Calculate 82-28." as one)."""
+    """A word to repeat: half the time one of ANSWER_WORDS, so that words never seen are not what marks a
+    request to repeat (v7 at twice the steps read "Calculate 82-28." as one)."""
     if rng.random() < 0.5:
         return _word(rng)
-    pool = [a for _, a in GREETINGS[language] + FACTS[language]]
-    words = [w.strip(".!?,") for a in pool for w in a.split()] if language == "en" else [a.rstrip("。！") for a in pool]
-    return rng.choice([w for w in words if w])
+    return rng.choice(ANSWER_WORDS[language])
 
 
 def _assistant(thinking: str, content: str) -> dict:
