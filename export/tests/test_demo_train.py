@@ -97,3 +97,23 @@ def test_the_model_attends_as_transformers_sdpa_does_and_in_float32_under_bfloat
     expected = torch.softmax(q.float() @ k.float().repeat_interleave(4, 1).transpose(2, 3) * 32 ** -0.5, -1)
     expected = (expected @ v.float().repeat_interleave(4, 1)).transpose(1, 2)
     assert out.dtype == torch.float32 and torch.allclose(out, expected, atol=1e-6)
+
+
+def test_a_find_row_repeats_a_string_from_an_unmarked_place_and_is_weighted_only_on_the_repeat(prepared):
+    tok = prepared[0]
+    newline = tok.token_to_id("<0x0A>")
+    prefix, ids, weights = next(train.find_batches(tok, train.TOKENS_PER_BATCH, random.Random(3)))
+    assert prefix.tolist() == [[1]]
+    places = Counter()
+    for row, w in zip(ids.tolist(), weights.tolist()):
+        end = max(i for i, x in enumerate(w) if x > 0) + 1
+        start = min(i for i, x in enumerate(w) if x > 0)
+        weighted, row = row[start:end], row[:end]
+        assert all(x == 1.0 for x in w[start:end]) and weighted[-1] == newline and row[start - 2] == newline
+        string = row[start - 1:end - 1]  # the repeat, its first piece (unweighted) included
+        assert train.COPY_LENGTH[0] <= len(string) <= train.COPY_LENGTH[1]
+        head = row[:start - 2]
+        at = next(i for i in range(len(head)) if head[i:i + len(string)] == string)
+        assert len(head) - at - len(string) <= train.FIND_SPREAD and at <= train.FIND_SPREAD
+        places[at] += 1
+    assert len(ids) > 20 and len(places) > 8  # the string starts at many places, not after a marker

@@ -8,8 +8,9 @@ time from the shared folder (never copied into the repository).
 Questions come from templates, many per language, and the held-out split cannot overlap training. A
 fixed seed partitions once: the arithmetic operand pairs; a quarter of the arithmetic templates and of
 the weather templates of each language, whole (training never uses them, the held-out split uses only
-them); and ten cities that training never names at all, whose held-out questions (kind
-``weather_new_city``) measure copying a name never seen. An arithmetic question writes its expression
+them; training asks a few weather wordings of its own besides, never held out); and ten cities that
+training never names at all, whose held-out questions (kind ``weather_new_city``) measure copying a name
+never seen. An arithmetic question writes its expression
 in one of several styles (``23 + 45``, ``23+45``, full-width ``２３＋４５``, words such as ``23 plus 45``
 or ``23足す45``), each trained in other templates; the reasoning restates it as ``23 + 45``. Half the
 training questions are framed by words around them (``frame``); held-out ones never are. ``call_drills``
@@ -85,6 +86,16 @@ WEATHER_TEMPLATES = {
            "明日{}に出張です。天気を教えて。", "{}の天気を確認してもらえますか？", "{}の天候は？", "{}は暑いですか？",
            "{}の空模様を教えてください。", "今{}にいます。上着は要りますか？", "{}の天気予報は？", "{}、雨降ってる？",
            "{}の気温を調べて。"],
+}
+# Weather wordings that training asks besides its share of WEATHER_TEMPLATES and that are never held out: in
+# them a comma, a colon, a dash, a space or a particle (で, では, も, まで) follows the name, which nothing else
+# in training puts there. Without them the model took the word after the name for it ("Paris: sunny or
+# rainy?" -> "sunny") or the name with what follows it ("富山で" -> "富山傘"), issue 20's notes.
+TRAINING_ONLY_WEATHER_TEMPLATES = {
+    "en": ["{}, what's the weather?", "In {}, is it sunny?", "{}: will it rain today?", "Rain in {}, yes or no?",
+           "{} - is it warm there?", "How about {}? Is it windy?", "Weather in {}, now?", "{}; what's the temperature?"],
+    "ja": ["{}では雨が降っていますか？", "{}で雪は降りますか？", "{} 今日の気温は？", "{}も雨ですか？", "{}：天気を教えて",
+           "{}まで行きます。晴れていますか？", "{}では今、風が強いですか？", "{} は晴れ？"],
 }
 # Arithmetic questions: ``{}`` is the expression, written in one of EXPRESSION_STYLES.
 ARITHMETIC_TEMPLATES = {
@@ -219,6 +230,13 @@ def templates(task: dict[str, list[str]], held: dict[str, set[int]], language: s
     return [i for i in range(len(task[language])) if (i in held[language]) == (split == "held_out")]
 
 
+def weather_templates(language: str, split: str) -> list[str]:
+    """The weather question templates that ``split`` asks in ``language``: the held-out ones, or the others
+    and the training-only ones."""
+    asked = [WEATHER_TEMPLATES[language][i] for i in templates(WEATHER_TEMPLATES, HELD_OUT_WEATHER_TEMPLATES, language, split)]
+    return asked if split == "held_out" else asked + TRAINING_ONLY_WEATHER_TEMPLATES[language]
+
+
 def generate(count: int, *, seed: int, split: str = "train") -> list[Conversation]:
     """``count`` conversations for ``split`` ("train" or "held_out"), the same for the same seed."""
     if split not in ("train", "held_out"):
@@ -288,7 +306,7 @@ def _weather_question(split: str, language: str, rng: random.Random) -> Conversa
     ``weather``), else a city that training never names (kind ``weather_new_city``)."""
     condition, temp = rng.choice(CONDITIONS), rng.randint(-5, 35)
     lang = LANGUAGES.index(language)
-    template = rng.choice(templates(WEATHER_TEMPLATES, HELD_OUT_WEATHER_TEMPLATES, language, split))
+    template = rng.choice(weather_templates(language, split))
     if split == "held_out":
         if rng.random() < 0.5:
             return weather(rng.choice(TRAIN_CITIES)[lang], condition, temp, language, template)
@@ -379,7 +397,7 @@ def call_drills(count: int, *, seed: int) -> list[Conversation]:
     out = []
     for i in range(count):
         language = LANGUAGES[i % 2]
-        template = rng.choice(templates(WEATHER_TEMPLATES, HELD_OUT_WEATHER_TEMPLATES, language, "train"))
+        template = rng.choice(weather_templates(language, "train"))
         conv = frame(weather(_random_name(language, rng), CONDITIONS[0], 0, language, template), rng)
         out.append(replace(conv, kind="call_drill", messages=conv.messages[:2], reasoning_effort=EFFORTS[(i // 2) % 3],
                            date=_date(rng)))
@@ -533,11 +551,11 @@ def echo(text: str, language: str, effort: str, rng: random.Random) -> Conversat
                                                       _assistant(thinking, text)], answer=text)
 
 
-def weather(name: str, condition: tuple, temp: int, language: str, template: int) -> Conversation:
-    """A weather question (``WEATHER_TEMPLATES[language][template]``), the get_weather call with ``name``,
-    its result, and the answer."""
+def weather(name: str, condition: tuple, temp: int, language: str, template: str) -> Conversation:
+    """A weather question (``template`` naming ``name``), the get_weather call with ``name``, its result,
+    and the answer."""
     result = json.dumps({"city": name, "condition": condition[0], "temperature_c": temp}, ensure_ascii=False)
-    question = WEATHER_TEMPLATES[language][template].format(name)
+    question = template.format(name)
     if language == "en":
         think_final = f"The tool says {condition[0]}, {temp} °C in {name}."
         final = f"It is {condition[0]} in {name}, {temp} °C."
