@@ -39,10 +39,10 @@ import static org.assertj.core.api.Assertions.assertThat;
  * quarter of the arithmetic and of the weather templates of each language, whole, and the operand pairs
  * of a tenth of the sums), written by java_fixtures.py into demo-held-out.json: arithmetic typed in every
  * style (spaced, tight, full-width, in words), weather questions on training cities, and on ten cities
- * that training never names. Each test prints its figures and holds them to bounds: 95% well-formed and
- * 90% correct for arithmetic (issue 20's), 90% well-formed calls for the tool; right calls a little below
- * what the embedded model reaches (35 of 50 on training cities, 13 of 50 on new cities; issue 20 asks 40 of
- * 50 on new cities, which it does not yet reach).
+ * that training never names. Each test prints its figures and holds them to bounds: issue 20's, 90%
+ * correct for arithmetic and 80% right calls on new cities (the embedded model reaches 95 of 100 and 40 of
+ * 50, the second with nothing to spare); 95% well-formed arithmetic and 90% well-formed calls; right calls
+ * on training cities a little below what it reaches (46 of 50).
  */
 class DemoModelIT {
 
@@ -123,7 +123,7 @@ class DemoModelIT {
 
         assertThat(calls.cases()).isEqualTo(50);
         assertThat(calls.wellFormed()).isGreaterThanOrEqualTo(45);
-        assertThat(calls.right()).isGreaterThanOrEqualTo(33);
+        assertThat(calls.right()).isGreaterThanOrEqualTo(43);
     }
 
     /** A city that training never names, in a template never seen: its name has to be copied into the call. */
@@ -133,7 +133,7 @@ class DemoModelIT {
 
         assertThat(calls.cases()).isEqualTo(50);
         assertThat(calls.wellFormed()).isGreaterThanOrEqualTo(45);
-        assertThat(calls.right()).isGreaterThanOrEqualTo(10);
+        assertThat(calls.right()).isGreaterThanOrEqualTo(40);
     }
 
     private record ToolCalls(int cases, int wellFormed, int right) {
