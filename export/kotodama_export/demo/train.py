@@ -50,14 +50,14 @@ DIGIT_WEIGHT = 2.0
 # alone stalled with every name piece at chance, in four of five seeds. The find lesson (``find_batches``)
 # teaches copying by content, which the call needs: after it the drills were learned in two of three seeds
 # within 300 steps, and in this recipe by step 1,100. So the run starts with LEAD_IN, then the lessons take
-# turns: TURNS in the first COPY_PHASE steps after the lead-in, LATER_TURNS after them. Every step not
+# turns: TURNS in the first TURNS_PHASE steps after the lead-in, LATER_TURNS after them. Every step not
 # spent on chat costs the sums: with 2,000 chat steps of 3,900, 56 of the held-out 100 were right; with
-# 2,600 of 4,200, 87; with 2,770 of 4,200 (no find steps after COPY_PHASE, as here), 95, while new cities
+# 2,600 of 4,200, 87; with 2,770 of 4,200 (no find steps after TURNS_PHASE, as here), 95, while new cities
 # were called right 47, 43 and 40 of 50 times (ONNX Runtime, one run each; issue 20's notes).
 LEAD_IN = (("copy", 350), ("find", 300))
 TURNS = ("chat", "find", "drill", "chat", "chat", "copy", "drill", "chat")
 LATER_TURNS = ("chat",) * 9 + ("drill",) + ("chat",) * 5 + ("copy",)
-COPY_PHASE = 900
+TURNS_PHASE = 900
 COPY_LENGTH = (3, 24)  # pieces in a string to copy
 FIND_SPREAD = 16  # at most this many random pieces before and after the string in a find row
 # Weather questions up to the call that name a random string (corpus.call_drills): copying in the task's
@@ -219,14 +219,14 @@ def find_batches(tok: Tokenizer, tokens_per_batch: int, rng: random.Random):
         yield torch.tensor([[1]]), ids, weights  # prefix: [1, 1], <|startoftext|>
 
 
-def schedule(step: int, copy_phase: int) -> str:
-    """What step ``step`` (from 1) learns: the lessons of LEAD_IN in order, then TURNS for ``copy_phase``
+def schedule(step: int, turns_phase: int) -> str:
+    """What step ``step`` (from 1) learns: the lessons of LEAD_IN in order, then TURNS for ``turns_phase``
     steps, then LATER_TURNS."""
     for lesson, length in LEAD_IN:
         if step <= length:
             return lesson
         step -= length
-    if step <= copy_phase:
+    if step <= turns_phase:
         return TURNS[step % len(TURNS)]
     return LATER_TURNS[step % len(LATER_TURNS)]
 
@@ -333,10 +333,10 @@ def train(out: Path, *, steps: int, samples: int, tokens_per_batch: int, lr: flo
                    "copy": copy_batches(tok, tokens_per_batch, random.Random(SEED + 1)),
                    "drill": batches(drill_data, tokens_per_batch, random.Random(SEED + 2)),
                    "find": find_batches(tok, tokens_per_batch, random.Random(SEED + 3))}
-        copy_phase = min(COPY_PHASE, steps * 5 // 6)
+        turns_phase = min(TURNS_PHASE, steps * 5 // 6)
         t_train, seen, windows = time.time(), 0, {lesson: [] for lesson in lessons}
         for step in range(1, steps + 1):
-            lesson = schedule(step, copy_phase)
+            lesson = schedule(step, turns_phase)
             prefix, ids, weights = next(lessons[lesson])
             with torch.autocast("cpu", dtype=torch.bfloat16, enabled=bf16):
                 loss = batch_loss(model, prefix, ids, weights)
