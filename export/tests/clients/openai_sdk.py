@@ -72,9 +72,14 @@ def main(base_url: str) -> None:
     report["logprobs"]["streamed"] = streamed
 
     repeat = [{"role": "user", "content": "Repeat the word apple five times."}]
-    report["penalties"] = {name: client.chat.completions.create(
-        model=report["models"][0], messages=repeat, temperature=0, max_tokens=200, **penalty).choices[0].message.content
-        for name, penalty in (("none", {}), ("frequency", {"frequency_penalty": 2}), ("presence", {"presence_penalty": 2}))}
+
+    def said(penalty: dict) -> str:  # both channels: a model may repeat itself in its reasoning and never answer
+        message = client.chat.completions.create(model=report["models"][0], messages=repeat, temperature=0,
+                                                 max_tokens=200, **penalty).choices[0].message
+        return f"{getattr(message, 'reasoning_content', None) or ''}\n{message.content or ''}"
+
+    report["penalties"] = {name: said(penalty) for name, penalty in
+                           (("none", {}), ("frequency", {"frequency_penalty": 2}), ("presence", {"presence_penalty": 2}))}
 
     try:
         client.chat.completions.create(model=report["models"][0], messages=QUESTION, max_tokens=0)
