@@ -10,11 +10,11 @@ fixed seed partitions once: the arithmetic operand pairs; a quarter of the arith
 the weather templates of each language, whole (training never uses them, the held-out split uses only
 them; training asks a few weather wordings of its own besides, never held out); and ten cities that
 training never names at all, whose held-out questions (kind ``weather_new_city``) measure copying a name
-never seen. An arithmetic question writes its expression
-in one of several styles (``23 + 45``, ``23+45``, full-width ``２３＋４５``, words such as ``23 plus 45``
-or ``23足す45``), each trained in other templates; the reasoning restates it as ``23 + 45``. Half the
-training questions are framed by words around them (``frame``); held-out ones never are. ``call_drills``
-gives weather questions, up to the call, that name a random string to copy.
+never seen. An arithmetic question writes its expression in one of several styles (``23 + 45``,
+``23+45``, full-width ``２３＋４５``, words such as ``23 plus 45`` or ``23足す45``), each trained in other
+templates; the reasoning restates it as ``23 + 45``. Half the training questions are framed by words
+around them (``frame``); held-out ones never are. ``call_drills`` gives weather questions, up to the
+call, that name a random string to copy.
 """
 
 from __future__ import annotations
@@ -90,7 +90,8 @@ WEATHER_TEMPLATES = {
 # Weather wordings that training asks besides its share of WEATHER_TEMPLATES and that are never held out: in
 # them a comma, a colon, a dash, a space or a particle (で, では, も, まで) follows the name, which nothing else
 # in training puts there. Without them the model took the word after the name for it ("Paris: sunny or
-# rainy?" -> "sunny") or the name with what follows it ("富山で" -> "富山傘"), issue 20's notes.
+# rainy?" -> "sunny"), which they fixed; it also took the name with what follows it ("富山で傘" -> "富山傘"),
+# which they did not (issue 20's notes).
 TRAINING_ONLY_WEATHER_TEMPLATES = {
     "en": ["{}, what's the weather?", "In {}, is it sunny?", "{}: will it rain today?", "Rain in {}, yes or no?",
            "{} - is it warm there?", "How about {}? Is it windy?", "Weather in {}, now?", "{}; what's the temperature?"],
