@@ -234,7 +234,8 @@ def templates(task: dict[str, list[str]], held: dict[str, set[int]], language: s
 def weather_templates(language: str, split: str) -> list[str]:
     """The weather question templates that ``split`` asks in ``language``: the held-out ones, or the others
     and the training-only ones."""
-    asked = [WEATHER_TEMPLATES[language][i] for i in templates(WEATHER_TEMPLATES, HELD_OUT_WEATHER_TEMPLATES, language, split)]
+    asked = [WEATHER_TEMPLATES[language][i]
+             for i in templates(WEATHER_TEMPLATES, HELD_OUT_WEATHER_TEMPLATES, language, split)]
     return asked if split == "held_out" else asked + TRAINING_ONLY_WEATHER_TEMPLATES[language]
 
 

@@ -167,36 +167,12 @@ def batches(samples: list[Sample], tokens_per_batch: int, rng: random.Random):
             yield torch.tensor([chunk[0].prefix]), ids, weights  # prefix: [1, P]
 
 
-def copy_batches(tok: Tokenizer, tokens_per_batch: int, rng: random.Random):
-    """Endless batches of copying, shaped as ``batches``' (a one-token prefix): each row a random string of
-    pieces (the learned vocabulary and the byte pieces), a line break and the same string again, weighted 1
-    where the repeat and the line break after it are predicted. One string a row, at its start: packed
-    several to a row, the model did not learn to copy in 900 steps (loss flat at chance); one to a row, it
-    did within 500."""
-    first = len(tokenizer.special_tokens(shared_dir() / "llm-jp-4" / "tokenizer_config.json"))
-    newline = tok.token_to_id("<0x0A>")
-    while True:
-        rows, size = [], 0
-        while size + 2 * COPY_LENGTH[1] + 2 <= tokens_per_batch:
-            string = [rng.randrange(first, tok.get_vocab_size()) for _ in range(rng.randint(*COPY_LENGTH))]
-            rows.append(string + [newline] + string + [newline])
-            size += len(rows[-1])
-        width = max(len(r) for r in rows)
-        ids = torch.full((len(rows), width), PAD_ID, dtype=torch.long)  # [batch, seq]
-        weights = torch.zeros((len(rows), width))  # [batch, seq]
-        for r, row in enumerate(rows):
-            ids[r, :len(row)] = torch.tensor(row)
-            weights[r, len(row) // 2:len(row)] = 1.0
-        yield torch.tensor([[1]]), ids, weights  # prefix: [1, 1], <|startoftext|>
-
-
-def find_batches(tok: Tokenizer, tokens_per_batch: int, rng: random.Random):
-    """Endless batches of copying by content, shaped as ``copy_batches``': each row random pieces, a random
-    string among them, more random pieces, a line break and the string again, weighted 1 on the repeat
-    after its first piece and on the line break after it. Nothing marks where the string starts, and its
-    place in the row varies: only finding the piece just written among the earlier ones and taking the
-    piece after it predicts the repeat. Learned only after ``copy_batches`` (from the first step, loss
-    flat at chance for 450 steps; after 350 copy steps, learned within 250)."""
+def _piece_batches(tok: Tokenizer, tokens_per_batch: int, rng: random.Random, room: int,
+                   row: Callable[[Callable[[int], list[int]], int], tuple[list[int], int]]):
+    """Endless batches of rows made of random pieces (the learned vocabulary and the byte pieces), shaped as
+    ``batches``' with a one-token prefix. ``row(pieces, newline)`` gives a row's ids and where its weighted
+    tail starts (weight 1 from there to the row's end), ``pieces(n)`` being n random pieces; a batch takes
+    rows while ``room`` more tokens fit."""
     first = len(tokenizer.special_tokens(shared_dir() / "llm-jp-4" / "tokenizer_config.json"))
     newline = tok.token_to_id("<0x0A>")
 
@@ -205,18 +181,43 @@ def find_batches(tok: Tokenizer, tokens_per_batch: int, rng: random.Random):
 
     while True:
         rows, size = [], 0
-        while size + 2 * (COPY_LENGTH[1] + FIND_SPREAD) + 2 <= tokens_per_batch:
-            string = pieces(rng.randint(*COPY_LENGTH))
-            head = pieces(rng.randint(0, FIND_SPREAD)) + string + pieces(rng.randint(0, FIND_SPREAD)) + [newline]
-            rows.append((head + string + [newline], len(head) + 1))
+        while size + room <= tokens_per_batch:
+            rows.append(row(pieces, newline))
             size += len(rows[-1][0])
-        width = max(len(row) for row, _ in rows)
+        width = max(len(ids) for ids, _ in rows)
         ids = torch.full((len(rows), width), PAD_ID, dtype=torch.long)  # [batch, seq]
         weights = torch.zeros((len(rows), width))  # [batch, seq]
-        for r, (row, start) in enumerate(rows):
-            ids[r, :len(row)] = torch.tensor(row)
-            weights[r, start:len(row)] = 1.0
+        for r, (row_ids, start) in enumerate(rows):
+            ids[r, :len(row_ids)] = torch.tensor(row_ids)
+            weights[r, start:len(row_ids)] = 1.0
         yield torch.tensor([[1]]), ids, weights  # prefix: [1, 1], <|startoftext|>
+
+
+def copy_batches(tok: Tokenizer, tokens_per_batch: int, rng: random.Random):
+    """Endless batches of copying: each row a random string of pieces, a line break and the same string
+    again, weighted 1 where the repeat and the line break after it are predicted. One string a row, at its
+    start: packed several to a row, the model did not learn to copy in 900 steps (loss flat at chance); one
+    to a row, it did within 500."""
+    def row(pieces: Callable[[int], list[int]], newline: int) -> tuple[list[int], int]:
+        string = pieces(rng.randint(*COPY_LENGTH))
+        return string + [newline] + string + [newline], len(string) + 1
+
+    return _piece_batches(tok, tokens_per_batch, rng, 2 * COPY_LENGTH[1] + 2, row)
+
+
+def find_batches(tok: Tokenizer, tokens_per_batch: int, rng: random.Random):
+    """Endless batches of copying by content: each row random pieces, a random string among them, more
+    random pieces, a line break and the string again, weighted 1 on the repeat after its first piece and on
+    the line break after it. Nothing marks where the string starts, and its place in the row varies: only
+    finding the piece just written among the earlier ones and taking the piece after it predicts the
+    repeat. Learned only after ``copy_batches``: rows of 128 random pieces with one string repeated stayed
+    at chance for 450 steps from the first step; these rows, after 350 copy steps, were learned within 250."""
+    def row(pieces: Callable[[int], list[int]], newline: int) -> tuple[list[int], int]:
+        string = pieces(rng.randint(*COPY_LENGTH))
+        head = pieces(rng.randint(0, FIND_SPREAD)) + string + pieces(rng.randint(0, FIND_SPREAD)) + [newline]
+        return head + string + [newline], len(head) + 1
+
+    return _piece_batches(tok, tokens_per_batch, rng, 2 * (COPY_LENGTH[1] + FIND_SPREAD) + 2, row)
 
 
 def schedule(step: int, turns_phase: int) -> str:
@@ -351,8 +352,8 @@ def train(out: Path, *, steps: int, samples: int, tokens_per_batch: int, lr: flo
                 dt = time.time() - t_train
                 mean = lambda w: f"{sum(w) / len(w):.4f}" if w else "-"
                 print(f"step {step}/{steps} loss {mean(windows['chat'])} copy loss {mean(windows['copy'])} find loss"
-                      f" {mean(windows['find'])} drill loss {mean(windows['drill'])} lr {sched.get_last_lr()[0]:.2e} {seen / dt:.0f} tok/s {dt / step:.3f}"
-                      f" s/step elapsed {dt:.0f} s", flush=True)
+                      f" {mean(windows['find'])} drill loss {mean(windows['drill'])} lr {sched.get_last_lr()[0]:.2e}"
+                      f" {seen / dt:.0f} tok/s {dt / step:.3f} s/step elapsed {dt:.0f} s", flush=True)
                 windows = {lesson: [] for lesson in lessons}
         model.save_pretrained(staging, safe_serialization=True)
     print(f"wrote {out} in {time.time() - t0:.0f} s total", flush=True)

@@ -72,7 +72,8 @@ class OpenAiClientsIT {
         }
         JsonNode penalties = report.path("penalties");
         assertThat(penalties.path("frequency").asString())
-            .as("a frequency penalty changes a repetitive reply (reasoning and answer)").isNotEqualTo(penalties.path("none").asString());
+            .as("a frequency penalty changes a repetitive reply (reasoning and answer)")
+            .isNotEqualTo(penalties.path("none").asString());
         assertThat(penalties.path("presence").asString()).as("so does a presence penalty")
             .isNotEqualTo(penalties.path("none").asString());
         JsonNode error = report.path("error");
