@@ -117,3 +117,12 @@ def test_a_find_row_repeats_a_string_from_an_unmarked_place_and_is_weighted_only
         assert len(head) - at - len(string) <= train.FIND_SPREAD and at <= train.FIND_SPREAD
         places[at] += 1
     assert len(ids) > 20 and len(places) > 8  # the string starts at many places, not after a marker
+
+
+def test_the_recipe_leads_in_with_copying_and_a_short_run_learns_the_corpus_too():
+    full = Counter(train.schedule(step, train.STEPS) for step in range(1, train.STEPS + 1))
+    assert [train.schedule(step, train.STEPS) for step in (1, 350, 351, 650, 651)] == \
+        ["copy", "copy", "find", "find", train.TURNS[1]]
+    assert full == {"chat": 2769, "copy": 627, "find": 413, "drill": 391}  # the embedded model's run
+    short = Counter(train.schedule(step, 300) for step in range(1, 301))  # the benchmarks' small MoE
+    assert train.schedule(1, 300) == "copy" and short["chat"] >= 190 and set(short) == set(full)

@@ -220,14 +220,19 @@ def find_batches(tok: Tokenizer, tokens_per_batch: int, rng: random.Random):
     return _piece_batches(tok, tokens_per_batch, rng, 2 * (COPY_LENGTH[1] + FIND_SPREAD) + 2, row)
 
 
-def schedule(step: int, turns_phase: int) -> str:
-    """What step ``step`` (from 1) learns: the lessons of LEAD_IN in order, then TURNS for ``turns_phase``
-    steps, then LATER_TURNS."""
+def schedule(step: int, steps: int) -> str:
+    """What step ``step`` (from 1) of a run of ``steps`` learns: the lessons of LEAD_IN in order, then TURNS
+    for TURNS_PHASE steps, then LATER_TURNS. A run shorter than STEPS shortens each phase in proportion, so
+    that it learns the corpus as well: 300 steps (the benchmarks' small MoE) are 25 copy and 21 find steps,
+    64 by TURNS, then LATER_TURNS; with the phases at full length they would all be copy steps."""
+    def scaled(length: int) -> int:
+        return length * min(steps, STEPS) // STEPS
+
     for lesson, length in LEAD_IN:
-        if step <= length:
+        if step <= scaled(length):
             return lesson
-        step -= length
-    if step <= turns_phase:
+        step -= scaled(length)
+    if step <= scaled(TURNS_PHASE):
         return TURNS[step % len(TURNS)]
     return LATER_TURNS[step % len(LATER_TURNS)]
 
@@ -334,10 +339,9 @@ def train(out: Path, *, steps: int, samples: int, tokens_per_batch: int, lr: flo
                    "copy": copy_batches(tok, tokens_per_batch, random.Random(SEED + 1)),
                    "drill": batches(drill_data, tokens_per_batch, random.Random(SEED + 2)),
                    "find": find_batches(tok, tokens_per_batch, random.Random(SEED + 3))}
-        turns_phase = min(TURNS_PHASE, steps * 5 // 6)
         t_train, seen, windows = time.time(), 0, {lesson: [] for lesson in lessons}
         for step in range(1, steps + 1):
-            lesson = schedule(step, turns_phase)
+            lesson = schedule(step, steps)
             prefix, ids, weights = next(lessons[lesson])
             with torch.autocast("cpu", dtype=torch.bfloat16, enabled=bf16):
                 loss = batch_loss(model, prefix, ids, weights)
