@@ -65,6 +65,7 @@ def _demo(args: argparse.Namespace) -> None:
 def _parser() -> argparse.ArgumentParser:
     from .convert import CHAT_FORMATS, PRECISIONS, TARGETS
     from .quant import BLOCK_SIZES, DEFAULT_RECIPE, RECIPES
+    from .random_checkpoint import preset_names
 
     parser = argparse.ArgumentParser(prog="kotodama-export", description=__doc__)
     commands = parser.add_subparsers(required=True, metavar="COMMAND")
@@ -99,7 +100,7 @@ def _parser() -> argparse.ArgumentParser:
 
     p = commands.add_parser("random", help="write a random-weight Hugging Face checkpoint")
     source = p.add_mutually_exclusive_group(required=True)
-    source.add_argument("--preset", help="tiny-llama | llm-jp-4-8b")
+    source.add_argument("--preset", help=" | ".join(preset_names()))
     source.add_argument("--config", help="a config.json to fill with random weights")
     p.add_argument("--layers", type=int, help="override num_hidden_layers")
     p.add_argument("--seed", type=int, default=0)

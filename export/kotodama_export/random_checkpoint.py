@@ -45,8 +45,11 @@ def preset_config(preset: str) -> dict:
         if not path.is_file():
             raise ExportError(f"preset {preset} reads {path}, which is missing: set KOTODAMA_SHARED to the shared folder")
         return json.loads(path.read_text(encoding="utf-8"))
-    names = sorted([p.stem for p in PRESETS_DIR.glob("*.json")] + list(SHARED_PRESETS))
-    raise ExportError(f"unknown preset {preset!r}: use one of {', '.join(names)}")
+    raise ExportError(f"unknown preset {preset!r}: use one of {', '.join(preset_names())}")
+
+
+def preset_names() -> list[str]:
+    return sorted([p.stem for p in PRESETS_DIR.glob("*.json")] + list(SHARED_PRESETS))
 
 
 def llama_tensors(config: dict) -> Iterator[tuple[str, tuple[int, ...]]]:
