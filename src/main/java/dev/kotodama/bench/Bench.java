@@ -10,6 +10,7 @@ import java.util.Map;
 import ai.onnxruntime.OrtEnvironment;
 import ai.onnxruntime.OrtException;
 import ai.onnxruntime.OrtSession;
+import ai.onnxruntime.OrtSession.SessionOptions.OptLevel;
 import dev.kotodama.engine.Decoder;
 import dev.kotodama.engine.ExecutionProvider;
 import dev.kotodama.engine.KvCache;
@@ -45,7 +46,8 @@ import tools.jackson.databind.json.JsonMapper;
 public final class Bench {
 
     private static final String USAGE =
-            "usage: Bench --model DIR --prompt-tokens N --new-tokens M [--threads T] [--greedy] [--optimized-model-cache DIR]";
+            "usage: Bench --model DIR --prompt-tokens N --new-tokens M [--threads T] [--greedy] [--optimized-model-cache DIR]"
+                    + " [--custom-ops LIBRARY]";
 
     private static final long PROMPT_SEED = 20_261_126L; // prompt ids: ordinary text ids in [1000, 100000)
     private static final int FIRST_PROMPT_ID = 1_000;
@@ -59,9 +61,12 @@ public final class Bench {
     private Bench() {
     }
 
-    /** The command line; {@code threads} 0 means ONNX Runtime's default; {@code optimizedModelCache} may be null. */
+    /**
+     * The command line; {@code threads} 0 means ONNX Runtime's default; {@code optimizedModelCache} and
+     * {@code customOps} (a custom operator library the session registers) may be null.
+     */
     record Arguments(Path model, int promptTokens, int newTokens, int threads, boolean greedy,
-            @Nullable Path optimizedModelCache) {
+            @Nullable Path optimizedModelCache, @Nullable Path customOps) {
 
         static Arguments parse(String[] args) {
             Path model = null;
@@ -70,6 +75,7 @@ public final class Bench {
             int threads = 0;
             boolean greedy = false;
             Path optimizedModelCache = null;
+            Path customOps = null;
             for (int i = 0; i < args.length; i++) {
                 switch (args[i]) {
                     case "--model" -> model = Path.of(value(args, ++i));
@@ -78,13 +84,14 @@ public final class Bench {
                     case "--threads" -> threads = number(args, ++i, 0);
                     case "--greedy" -> greedy = true;
                     case "--optimized-model-cache" -> optimizedModelCache = Path.of(value(args, ++i));
+                    case "--custom-ops" -> customOps = Path.of(value(args, ++i));
                     default -> throw new IllegalArgumentException("unknown argument '" + args[i] + "'");
                 }
             }
             if (model == null || promptTokens == 0 || newTokens == 0) {
                 throw new IllegalArgumentException("--model, --prompt-tokens and --new-tokens are required");
             }
-            return new Arguments(model, promptTokens, newTokens, threads, greedy, optimizedModelCache);
+            return new Arguments(model, promptTokens, newTokens, threads, greedy, optimizedModelCache, customOps);
         }
 
         ModelDirectory openModel() {
@@ -131,7 +138,15 @@ public final class Bench {
             System.exit(2);
             return;
         }
-        SessionOptionsFactory options = new SessionOptionsFactory(environment, arguments.threads());
+        SessionOptionsFactory options;
+        try {
+            options = new SessionOptionsFactory(environment, arguments.threads(), OptLevel.ALL_OPT, arguments.customOps());
+        }
+        catch (IllegalArgumentException ex) {
+            System.err.println("bench: " + ex.getMessage() + "; " + USAGE);
+            System.exit(2);
+            return;
+        }
         OptimizedModelCache cache =
                 arguments.optimizedModelCache() == null ? null : new OptimizedModelCache(arguments.optimizedModelCache());
         try (Decoder decoder = Decoder.load(directory, options, ExecutionProvider.CPU, cache)) {

@@ -53,11 +53,16 @@ public final class Decoder implements AutoCloseable {
 
     private final LongAdder sessionRunNanos = new LongAdder();
 
-    private Decoder(OrtEnvironment environment, OrtSession session, ModelDirectory directory, ProviderChoice provider) {
+    // open as long as the session: closing them unloads a custom operator library they registered
+    private final ProviderSessionOptions options;
+
+    private Decoder(OrtEnvironment environment, OrtSession session, ModelDirectory directory,
+            ProviderSessionOptions options) {
         this.environment = environment;
         this.session = session;
         this.directory = directory;
-        this.provider = provider;
+        this.options = options;
+        this.provider = options.choice();
         DecoderSpec spec = directory.decoder();
         this.pastKeys = names(spec.pastKeyPattern(), spec.layers());
         this.pastValues = names(spec.pastValuePattern(), spec.layers());
@@ -93,16 +98,25 @@ public final class Decoder implements AutoCloseable {
                     + " set kotodama.graph-optimization to basic_opt or higher", directory.path());
         }
         OrtEnvironment environment = OrtEnvironment.getEnvironment();
-        try (ProviderSessionOptions chosen = options.create(requested)) {
+        ProviderSessionOptions chosen = null;
+        Decoder decoder = null;
+        try {
+            chosen = options.create(requested);
             OrtSession session = cache == null
                     ? environment.createSession(directory.modelFile().toString(), chosen.options())
                     : cache.open(environment, directory, chosen.options(), chosen.choice().used(),
                             options.optimizationLevel());
-            return new Decoder(environment, session, directory, chosen.choice());
+            decoder = new Decoder(environment, session, directory, chosen);
+            return decoder;
         }
         catch (OrtException ex) {
             throw new ModelDirectoryException("model directory " + directory.path()
                     + ": ONNX Runtime cannot load model.onnx (" + OrtErrors.firstLine(ex.getMessage()) + ")", ex);
+        }
+        finally {
+            if (decoder == null && chosen != null) {
+                chosen.close();
+            }
         }
     }
 
@@ -250,7 +264,12 @@ public final class Decoder implements AutoCloseable {
 
     @Override
     public void close() throws OrtException {
-        session.close();
+        try {
+            session.close();
+        }
+        finally {
+            options.close();
+        }
     }
 
     private static String[] names(String pattern, int layers) {

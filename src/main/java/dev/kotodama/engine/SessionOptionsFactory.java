@@ -1,5 +1,7 @@
 package dev.kotodama.engine;
 
+import java.nio.file.Files;
+import java.nio.file.Path;
 import java.util.Objects;
 
 import ai.onnxruntime.OrtEnvironment;
@@ -7,6 +9,7 @@ import ai.onnxruntime.OrtException;
 import ai.onnxruntime.OrtProvider;
 import ai.onnxruntime.OrtSession.SessionOptions;
 import ai.onnxruntime.OrtSession.SessionOptions.OptLevel;
+import org.jspecify.annotations.Nullable;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -32,6 +35,8 @@ public final class SessionOptionsFactory {
 
     private final OptLevel optimizationLevel;
 
+    private final @Nullable Path customOpLibrary;
+
     /** Options with ONNX Runtime's full graph optimization ({@link OptLevel#ALL_OPT}). */
     public SessionOptionsFactory(OrtEnvironment environment, int intraOpThreads) {
         this(environment, intraOpThreads, OptLevel.ALL_OPT);
@@ -46,7 +51,21 @@ public final class SessionOptionsFactory {
      * @param optimizationLevel how far ONNX Runtime rewrites the graph when it loads it
      */
     public SessionOptionsFactory(OrtEnvironment environment, int intraOpThreads, OptLevel optimizationLevel) {
+        this(environment, intraOpThreads, optimizationLevel, null);
+    }
+
+    /**
+     * @param customOpLibrary a shared library of custom operators that every session registers
+     *     ({@code SessionOptions.registerCustomOpLibrary}), for graphs that use them; null for none
+     * @throws IllegalArgumentException when {@code customOpLibrary} is not a file
+     */
+    public SessionOptionsFactory(OrtEnvironment environment, int intraOpThreads, OptLevel optimizationLevel,
+            @Nullable Path customOpLibrary) {
         Objects.requireNonNull(environment, "environment must not be null");
+        if (customOpLibrary != null && !Files.isRegularFile(customOpLibrary)) {
+            throw new IllegalArgumentException("the custom operator library " + customOpLibrary + " is not a file");
+        }
+        this.customOpLibrary = customOpLibrary;
         if (intraOpThreads < 0) {
             throw new IllegalArgumentException(
                     "intraOpThreads must be 0 (ONNX Runtime's default) or more, got " + intraOpThreads);
@@ -64,7 +83,8 @@ public final class SessionOptionsFactory {
      * Session options for the requested provider. The caller owns, and closes, the result.
      *
      * @throws ProviderUnavailableException when {@code CUDA} is requested and its provider does not load
-     * @throws OrtException when ONNX Runtime rejects the thread count or optimization level
+     * @throws OrtException when ONNX Runtime rejects the thread count or optimization level, or cannot load
+     *     the custom operator library
      */
     public ProviderSessionOptions create(ExecutionProvider requested) throws OrtException {
         Objects.requireNonNull(requested, "requested must not be null");
@@ -111,6 +131,9 @@ public final class SessionOptionsFactory {
         try {
             options.setIntraOpNumThreads(intraOpThreads);
             options.setOptimizationLevel(optimizationLevel);
+            if (customOpLibrary != null) {
+                options.registerCustomOpLibrary(customOpLibrary.toString());
+            }
             return options;
         }
         catch (OrtException ex) {

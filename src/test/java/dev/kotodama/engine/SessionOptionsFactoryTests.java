@@ -5,6 +5,7 @@ import java.nio.file.Path;
 import java.util.List;
 
 import ai.onnxruntime.OrtEnvironment;
+import ai.onnxruntime.OrtException;
 import ai.onnxruntime.OrtSession.SessionOptions.OptLevel;
 import ch.qos.logback.classic.Level;
 import ch.qos.logback.classic.Logger;
@@ -49,6 +50,28 @@ class SessionOptionsFactoryTests {
             assertThat(prepared.choice()).isEqualTo(new ProviderChoice(ExecutionProvider.CPU, null));
         }
         assertThat(log.list).isEmpty();
+    }
+
+    @Test
+    void aCustomOperatorLibraryThatIsNoFileIsRefusedByName() {
+        Path missing = Path.of("/nonexistent/libcustom_ops.so");
+        assertThatIllegalArgumentException()
+                .isThrownBy(() -> new SessionOptionsFactory(environment, 2, OptLevel.ALL_OPT, missing))
+                .withMessageContaining(missing.toString());
+    }
+
+    @Test
+    void everySessionRegistersTheCustomOperatorLibrary() throws Exception {
+        Path notALibrary = Files.writeString(Files.createTempFile("custom-ops", ".so"), "not a shared library");
+        try {
+            SessionOptionsFactory factory = new SessionOptionsFactory(environment, 2, OptLevel.ALL_OPT, notALibrary);
+            assertThatExceptionOfType(OrtException.class)
+                    .isThrownBy(() -> factory.create(ExecutionProvider.CPU))
+                    .withMessageContaining(notALibrary.getFileName().toString());
+        }
+        finally {
+            Files.delete(notALibrary);
+        }
     }
 
     @Test
