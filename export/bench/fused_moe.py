@@ -5,8 +5,9 @@
 
 MOE_DIR is a cpu int4 export of a Qwen3-MoE (`kotodama-export convert`: one If per expert and layer, each
 running that expert's MatMulNBits on the rows routed to it). This builds fused_moe.c, a custom op that runs
-a layer's chosen experts in one kernel on ONNX Runtime's intra-op threads, and writes DIR/model.onnx: the
-same graph with each layer's Ifs replaced by that op, reading the same weights stacked per layer. It checks
+a layer's chosen experts in one kernel on ONNX Runtime's intra-op threads, and writes DIR: MOE_DIR's files with
+its model.onnx rewritten, each layer's Ifs replaced by that op, reading the same weights stacked per layer (so
+the Java engine's `Bench --model DIR --custom-ops LIBRARY` runs it too; the library's path is printed). It checks
 the two graphs' decode logits, then times decode steps (--rows rows after --past cached positions) of
 MOE_DIR, the fused graph and --dense (a dense export to set beside them), in alternating rounds of --steps
 runs, on the CPU provider of the exporter's ONNX Runtime, and prints the median step of each, last as
@@ -24,6 +25,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import shutil
 import statistics
 import subprocess
 import sys
@@ -118,6 +120,10 @@ def fuse(source: Path, out: Path) -> int:
     onnx.save(model, str(staging), save_as_external_data=True, all_tensors_to_one_file=True,
               location="model.onnx.data")
     staging.rename(out / "model.onnx")
+    listed = json.loads((source / "kotodama.json").read_text())["files"]
+    for name in ["kotodama.json", *listed]:  # the manifest, tokenizer and configs, as they are
+        if not name.startswith("model.onnx"):
+            shutil.copy2(source / name, out / name)
     return len(ifs)
 
 
@@ -154,6 +160,7 @@ def main() -> None:
         fail(f"{args.moe / 'model.onnx'} does not exist: give a directory written by `kotodama-export convert`")
 
     library = build()
+    print(f"the op's library: {library}", file=sys.stderr)
     started = time.perf_counter()
     layers = fuse(args.moe, args.work)
     print(f"fused {layers} layers into {args.work / 'model.onnx'} in {time.perf_counter() - started:.0f} s",
