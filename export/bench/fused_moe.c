@@ -5,11 +5,11 @@
 // Inputs: x [T, H] f32; weights [T, k] f32 (the routing weights of the chosen experts); ids [T, k] i64;
 //   gate|up of every expert in MatMulNBits's layout: data [E, 2I, H/32, 16] u8, scales [E, 2I * H/32] f32,
 //   zero points [E, 2I * ceil(H/64)] u8; down the same with [E, H, I/32, 16]. Output: y [T, H] f32.
-// Each (token, expert) pair is one job of ONNX Runtime's intra-op thread pool: SiLU(gate) * up, then down,
-// times the routing weight; the jobs' outputs are summed per token in ascending expert order, as the If chain
-// adds them. The activations are quantized per block of 32 to int8 (accuracy_level 4, as MLAS does) and the
-// 4-bit products run on AVX-512 VNNI. One token's job reads its expert once, so a prefill of T tokens reads
-// T * k experts: made for decode steps.
+// Each chosen expert is one job of ONNX Runtime's intra-op thread pool: for the tokens that chose it,
+// SiLU(gate) * up, then down, times each token's routing weight, reading the expert's weights once for up to
+// 8 tokens at a time; the outputs are summed per token in ascending expert order, as the If chain adds them.
+// The activations are quantized per block of 32 to int8 (accuracy_level 4, as MLAS does) and the 4-bit
+// products run on AVX-512 VNNI.
 #include <immintrin.h>
 #include <math.h>
 #include <stdint.h>
@@ -54,65 +54,99 @@ static void quantize(const float* x, int k, Quantized* v) {
   }
 }
 
-// y[n] = sum over blocks b of s[n,b] * sx[b] * (q[n,b] . x8[b] - z[n,b] * bs[b]), two blocks at a time
-static void gemv(const uint8_t* q, const float* s, const uint8_t* z, int k, int rows, const Quantized* v,
-                 float* y) {
+enum { TILE = 8 };  // tokens whose products share one unpacking of a weight row
+
+// y[m * rows + n] = sum over blocks b of s[n,b] * sx_m[b] * (q[n,b] . x8_m[b] - z[n,b] * bs_m[b]) for the
+// count vectors v[m], two blocks at a time, TILE vectors at a time
+static void gemm(const uint8_t* q, const float* s, const uint8_t* z, int k, int rows, const Quantized* v,
+                 int count, float* y) {
   int blocks = k / 32, zero_bytes = (blocks + 1) / 2;
   const __m256i nibble = _mm256_set1_epi8(15);
   const __m256i spread = _mm256_set_epi32(1, 1, 1, 1, 0, 0, 0, 0);
-  for (int n = 0; n < rows; n++) {
-    const uint8_t* qn = q + (size_t)n * blocks * 16;
-    const float* sn = s + (size_t)n * blocks;
-    const uint8_t* zn = z + (size_t)n * zero_bytes;
-    __m256 acc = _mm256_setzero_ps();
-    float zero_part = 0.f;
-    for (int b = 0; b < blocks; b += 2) {
-      __m256i data = _mm256_loadu_si256((const __m256i*)(qn + b * 16));
-      __m256i low = _mm256_and_si256(data, nibble);
-      __m256i high = _mm256_and_si256(_mm256_srli_epi16(data, 4), nibble);
-      __m256i evens = _mm256_set_m128i(_mm_loadu_si128((const __m128i*)(v->x8 + (b + 1) * 32)),
-                                       _mm_loadu_si128((const __m128i*)(v->x8 + b * 32)));
-      __m256i odds = _mm256_set_m128i(_mm_loadu_si128((const __m128i*)(v->x8 + (b + 1) * 32 + 16)),
-                                      _mm_loadu_si128((const __m128i*)(v->x8 + b * 32 + 16)));
-      __m256i dots = _mm256_dpbusd_epi32(_mm256_dpbusd_epi32(_mm256_setzero_si256(), low, evens), high, odds);
-      float s0 = sn[b] * v->sx[b], s1 = sn[b + 1] * v->sx[b + 1];
-      __m256 scale = _mm256_permutevar8x32_ps(_mm256_castps128_ps256(_mm_set_ps(0.f, 0.f, s1, s0)), spread);
-      acc = _mm256_fmadd_ps(_mm256_cvtepi32_ps(dots), scale, acc);
-      zero_part += s0 * (float)((zn[b / 2] & 15) * v->bs[b]) + s1 * (float)((zn[b / 2] >> 4) * v->bs[b + 1]);
+  for (int m0 = 0; m0 < count; m0 += TILE) {
+    int tile = count - m0 < TILE ? count - m0 : TILE;
+    for (int n = 0; n < rows; n++) {
+      const uint8_t* qn = q + (size_t)n * blocks * 16;
+      const float* sn = s + (size_t)n * blocks;
+      const uint8_t* zn = z + (size_t)n * zero_bytes;
+      __m256 acc[TILE];
+      float zero_part[TILE];
+      for (int m = 0; m < tile; m++) acc[m] = _mm256_setzero_ps(), zero_part[m] = 0.f;
+      for (int b = 0; b < blocks; b += 2) {
+        __m256i data = _mm256_loadu_si256((const __m256i*)(qn + b * 16));
+        __m256i low = _mm256_and_si256(data, nibble);
+        __m256i high = _mm256_and_si256(_mm256_srli_epi16(data, 4), nibble);
+        int z0 = zn[b / 2] & 15, z1 = zn[b / 2] >> 4;
+        for (int m = 0; m < tile; m++) {
+          const Quantized* x = v + m0 + m;
+          __m256i evens = _mm256_set_m128i(_mm_loadu_si128((const __m128i*)(x->x8 + (b + 1) * 32)),
+                                           _mm_loadu_si128((const __m128i*)(x->x8 + b * 32)));
+          __m256i odds = _mm256_set_m128i(_mm_loadu_si128((const __m128i*)(x->x8 + (b + 1) * 32 + 16)),
+                                          _mm_loadu_si128((const __m128i*)(x->x8 + b * 32 + 16)));
+          __m256i dots = _mm256_dpbusd_epi32(_mm256_dpbusd_epi32(_mm256_setzero_si256(), low, evens), high, odds);
+          float s0 = sn[b] * x->sx[b], s1 = sn[b + 1] * x->sx[b + 1];
+          __m256 scale = _mm256_permutevar8x32_ps(_mm256_castps128_ps256(_mm_set_ps(0.f, 0.f, s1, s0)), spread);
+          acc[m] = _mm256_fmadd_ps(_mm256_cvtepi32_ps(dots), scale, acc[m]);
+          zero_part[m] += s0 * (float)(z0 * x->bs[b]) + s1 * (float)(z1 * x->bs[b + 1]);
+        }
+      }
+      for (int m = 0; m < tile; m++) {
+        __m128 h = _mm_add_ps(_mm256_castps256_ps128(acc[m]), _mm256_extractf128_ps(acc[m], 1));
+        h = _mm_add_ps(h, _mm_movehl_ps(h, h));
+        h = _mm_add_ss(h, _mm_shuffle_ps(h, h, 1));
+        y[(size_t)(m0 + m) * rows + n] = _mm_cvtss_f32(h) - zero_part[m];
+      }
     }
-    __m128 h = _mm_add_ps(_mm256_castps256_ps128(acc), _mm256_extractf128_ps(acc, 1));
-    h = _mm_add_ps(h, _mm_movehl_ps(h, h));
-    h = _mm_add_ss(h, _mm_shuffle_ps(h, h, 1));
-    y[n] = _mm_cvtss_f32(h) - zero_part;
   }
 }
 
+static Quantized quantized(int k) {
+  return (Quantized){malloc(k), malloc(sizeof(float) * (k / 32)), malloc(sizeof(int32_t) * (k / 32))};
+}
+
+static void release(Quantized v) {
+  free(v.x8), free(v.sx), free(v.bs);
+}
+
 typedef struct {
-  const float *x, *weights;
+  const float* weights;
   const int64_t* ids;
   const uint8_t *gate_up, *gate_up_zeros, *down, *down_zeros;
   const float *gate_up_scales, *down_scales;
   int hidden, inter, k;
-  float* out;  // [T * k, hidden]: each job's weighted output
+  const Quantized* x;      // [T]: each token's activations
+  const int64_t* experts;  // the experts some token chose, one job each
+  const int64_t* start;    // job j's pairs: pairs[start[j] .. start[j + 1])
+  const int64_t* pairs;    // token * k + slot, grouped by expert
+  float* out;              // [T * k, hidden]: each pair's weighted output
 } Jobs;
 
 static void run_job(void* data, size_t job) {
   const Jobs* j = data;
-  int h = j->hidden, in = j->inter, blocks = h / 32;
-  int64_t e = j->ids[job];
-  int8_t x8[h > in ? h : in];
-  float sx[blocks], gu[2 * in], act[in];
-  int32_t bs[blocks];
-  Quantized v = {x8, sx, bs};
-  quantize(j->x + (job / j->k) * h, h, &v);
-  gemv(j->gate_up + e * (size_t)2 * in * h / 2, j->gate_up_scales + e * (size_t)2 * in * blocks,
-       j->gate_up_zeros + e * (size_t)2 * in * ((blocks + 1) / 2), h, 2 * in, &v, gu);
-  for (int i = 0; i < in; i++) act[i] = gu[i] / (1.f + expf(-gu[i])) * gu[in + i];
-  quantize(act, in, &v);
-  float* o = j->out + job * h;
-  gemv(j->down + e * (size_t)h * in / 2, j->down_scales + e * (size_t)h * (in / 32),
-       j->down_zeros + e * (size_t)h * ((in / 32 + 1) / 2), in, h, &v, o);
-  for (int n = 0; n < h; n++) o[n] *= j->weights[job];
+  int h = j->hidden, in = j->inter, blocks = h / 32, count = (int)(j->start[job + 1] - j->start[job]);
+  const int64_t* pairs = j->pairs + j->start[job];
+  int64_t e = j->experts[job];
+  Quantized* v = malloc(sizeof(Quantized) * count);
+  float* gu = malloc(sizeof(float) * count * 2 * in);
+  float* o = malloc(sizeof(float) * count * h);
+  float act[in];
+  for (int m = 0; m < count; m++) v[m] = j->x[pairs[m] / j->k];
+  gemm(j->gate_up + e * (size_t)2 * in * h / 2, j->gate_up_scales + e * (size_t)2 * in * blocks,
+       j->gate_up_zeros + e * (size_t)2 * in * ((blocks + 1) / 2), h, 2 * in, v, count, gu);
+  for (int m = 0; m < count; m++) {
+    const float* g = gu + (size_t)m * 2 * in;
+    for (int i = 0; i < in; i++) act[i] = g[i] / (1.f + expf(-g[i])) * g[in + i];
+    v[m] = quantized(in);
+    quantize(act, in, v + m);
+  }
+  gemm(j->down + e * (size_t)h * in / 2, j->down_scales + e * (size_t)h * (in / 32),
+       j->down_zeros + e * (size_t)h * ((in / 32 + 1) / 2), in, h, v, count, o);
+  for (int m = 0; m < count; m++) {
+    float weight = j->weights[pairs[m]];
+    for (int n = 0; n < h; n++) j->out[pairs[m] * h + n] = weight * o[(size_t)m * h + n];
+    release(v[m]);
+  }
+  free(v), free(gu), free(o);
 }
 
 static const void* input(OrtKernelContext* context, size_t index, int64_t* dims, size_t* rank) {
@@ -133,7 +167,7 @@ static void compute(void* kernel, OrtKernelContext* context) {
   int64_t dims[8], x_dims[8];
   size_t rank, x_rank;
   Jobs j;
-  j.x = input(context, 0, x_dims, &x_rank);
+  const float* x = input(context, 0, x_dims, &x_rank);
   j.hidden = (int)x_dims[x_rank - 1];
   int64_t tokens = 1;
   for (size_t i = 0; i + 1 < x_rank; i++) tokens *= x_dims[i];
@@ -141,6 +175,7 @@ static void compute(void* kernel, OrtKernelContext* context) {
   j.k = (int)dims[rank - 1];
   j.ids = input(context, 2, dims, &rank);
   j.gate_up = input(context, 3, dims, &rank);
+  int experts = (int)dims[0];
   j.inter = (int)dims[1] / 2;
   j.gate_up_scales = input(context, 4, dims, &rank);
   j.gate_up_zeros = input(context, 5, dims, &rank);
@@ -151,20 +186,44 @@ static void compute(void* kernel, OrtKernelContext* context) {
   float* y;
   check(api->KernelContext_GetOutput(context, 0, x_dims, x_rank, &output));
   check(api->GetTensorMutableData(output, (void**)&y));
-  j.out = malloc(sizeof(float) * tokens * j.k * j.hidden);
-  check(api->KernelContext_ParallelFor(context, run_job, (size_t)(tokens * j.k), 0, &j));
+
+  int64_t pairs = tokens * j.k, used = 0;
+  int64_t* per_expert = calloc(experts + 1, sizeof(int64_t));
+  int64_t* expert_list = malloc(sizeof(int64_t) * experts);
+  int64_t* start = malloc(sizeof(int64_t) * (experts + 1));
+  int64_t* grouped = malloc(sizeof(int64_t) * pairs);
+  for (int64_t p = 0; p < pairs; p++) per_expert[j.ids[p]]++;
+  start[0] = 0;
+  for (int e = 0; e < experts; e++)
+    if (per_expert[e]) {
+      expert_list[used] = e;
+      start[used + 1] = start[used] + per_expert[e];
+      per_expert[e] = start[used];  // from here: where its next pair goes
+      used++;
+    }
+  for (int64_t p = 0; p < pairs; p++) grouped[per_expert[j.ids[p]]++] = p;
+  Quantized* xs = malloc(sizeof(Quantized) * tokens);
+  for (int64_t t = 0; t < tokens; t++) {
+    xs[t] = quantized(j.hidden);
+    quantize(x + t * j.hidden, j.hidden, xs + t);
+  }
+  j.x = xs, j.experts = expert_list, j.start = start, j.pairs = grouped;
+  j.out = malloc(sizeof(float) * pairs * j.hidden);
+  check(api->KernelContext_ParallelFor(context, run_job, (size_t)used, 0, &j));
+
   memset(y, 0, sizeof(float) * tokens * j.hidden);
   for (int64_t t = 0; t < tokens; t++) {
     int64_t added = -1;
-    for (int c = 0; c < j.k; c++) {  // the next expert id above the last one added
+    for (int c = 0; c < j.k; c++) {  // the next expert id above the last one added, as the If chain adds them
       int next = -1;
       for (int s = 0; s < j.k; s++)
         if (j.ids[t * j.k + s] > added && (next < 0 || j.ids[t * j.k + s] < j.ids[t * j.k + next])) next = s;
       added = j.ids[t * j.k + next];
       for (int n = 0; n < j.hidden; n++) y[t * j.hidden + n] += j.out[(t * j.k + next) * j.hidden + n];
     }
+    release(xs[t]);
   }
-  free(j.out);
+  free(xs), free(j.out), free(per_expert), free(expert_list), free(start), free(grouped);
 }
 
 static void* create_kernel(const OrtCustomOp* op, const OrtApi* ort, const OrtKernelInfo* info) {

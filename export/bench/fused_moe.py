@@ -5,9 +5,10 @@
 
 MOE_DIR is a cpu int4 export of a Qwen3-MoE (`kotodama-export convert`: one If per expert and layer, each
 running that expert's MatMulNBits on the rows routed to it). This builds fused_moe.c, a custom op that runs
-a layer's chosen experts in one kernel on ONNX Runtime's intra-op threads, and writes DIR: MOE_DIR's files with
-its model.onnx rewritten, each layer's Ifs replaced by that op, reading the same weights stacked per layer (so
-the Java engine's `Bench --model DIR --custom-ops LIBRARY` runs it too; the library's path is printed). It checks
+a layer's chosen experts in one kernel on ONNX Runtime's intra-op threads, and writes DIR (replacing it):
+MOE_DIR's files with its model.onnx rewritten, each layer's Ifs replaced by that op, reading the same weights
+stacked per layer (so the Java engine's `Bench --model DIR --custom-ops LIBRARY` runs it too; the library's
+path is printed). It checks
 the two graphs' decode logits, then times decode steps (--rows rows after --past cached positions) of
 MOE_DIR, the fused graph and --dense (a dense export to set beside them), in alternating rounds of --steps
 runs, on the CPU provider of the exporter's ONNX Runtime, and prints the median step of each, last as
@@ -36,6 +37,8 @@ import numpy as np
 import onnx
 import onnxruntime as ort
 from onnx import helper, numpy_helper
+
+from kotodama_export.atomic import atomic_directory
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "bench"))
 from apprun import cpu_name  # noqa: E402  the repository's bench helpers (bench/apprun.py)
@@ -74,8 +77,8 @@ def build() -> Path:
 
 
 def fuse(source: Path, out: Path) -> int:
-    """Writes out/model.onnx: source's graph with each layer's Ifs replaced by one kotodama.Int4MoE node.
-    Returns the layers fused."""
+    """Writes the directory out (replacing it): source's files, its graph with each layer's Ifs replaced by one
+    kotodama.Int4MoE node. Returns the layers fused."""
     model = onnx.load(str(source / "model.onnx"))
     graph = model.graph
     initializers = {t.name: t for t in graph.initializer}
@@ -115,15 +118,13 @@ def fuse(source: Path, out: Path) -> int:
     graph.ClearField("initializer")
     graph.initializer.extend(kept)
     model.opset_import.append(helper.make_opsetid("kotodama", 1))
-    out.mkdir(parents=True, exist_ok=True)
-    staging = out / "model.onnx.tmp"
-    onnx.save(model, str(staging), save_as_external_data=True, all_tensors_to_one_file=True,
-              location="model.onnx.data")
-    staging.rename(out / "model.onnx")
-    listed = json.loads((source / "kotodama.json").read_text())["files"]
-    for name in ["kotodama.json", *listed]:  # the manifest, tokenizer and configs, as they are
-        if not name.startswith("model.onnx"):
-            shutil.copy2(source / name, out / name)
+    with atomic_directory(out, force=True) as staging:  # onnx appends to a data file that exists: start empty
+        onnx.save(model, str(staging / "model.onnx"), save_as_external_data=True, all_tensors_to_one_file=True,
+                  location="model.onnx.data")
+        listed = json.loads((source / "kotodama.json").read_text())["files"]
+        for name in ["kotodama.json", *listed]:  # the manifest, tokenizer and configs, as they are
+            if not name.startswith("model.onnx"):
+                shutil.copy2(source / name, staging / name)
     return len(ifs)
 
 
