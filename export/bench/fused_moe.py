@@ -178,7 +178,8 @@ def main() -> None:
                  "argmax_equal": bool((ours.argmax(-1) == fused.argmax(-1)).all())}
     print(f"logits of one decode step, fused op against the If per expert: {agreement}", file=sys.stderr)
 
-    feeds = {name: [decode_feeds(s, args.rows, args.past, rng) for _ in range(args.steps)] for name, s in graphs.items()}
+    feeds = {name: [decode_feeds(s, args.rows, args.past, rng) for _ in range(args.steps)]
+             for name, s in graphs.items()}
     times = {name: [] for name in graphs}
     for _ in range(args.rounds):
         for name, s in graphs.items():
