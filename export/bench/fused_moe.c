@@ -182,6 +182,10 @@ static void compute(void* kernel, OrtKernelContext* context) {
   j.down = input(context, 6, dims, &rank);
   j.down_scales = input(context, 7, dims, &rank);
   j.down_zeros = input(context, 8, dims, &rank);
+  if (j.hidden % 64 || j.inter % 64) {  // gemm takes the blocks of 32 two at a time
+    fprintf(stderr, "fused_moe: the hidden (%d) and expert (%d) widths must be multiples of 64\n", j.hidden, j.inter);
+    abort();
+  }
   OrtValue* output;
   float* y;
   check(api->KernelContext_GetOutput(context, 0, x_dims, x_rank, &output));
