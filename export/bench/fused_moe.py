@@ -37,6 +37,7 @@ import numpy as np
 import onnx
 import onnxruntime as ort
 from onnx import helper, numpy_helper
+from op_profile import random_feeds  # this file's directory is on sys.path when run as a script
 
 from kotodama_export.atomic import atomic_directory
 
@@ -137,15 +138,6 @@ def session(path: Path, threads: int, library: Path | None = None) -> ort.Infere
     return ort.InferenceSession(str(path), options, providers=["CPUExecutionProvider"])
 
 
-def decode_feeds(sess: ort.InferenceSession, rows: int, past: int, rng: np.random.Generator) -> dict:
-    feeds = {"input_ids": rng.integers(1000, 100000, (rows, 1), dtype=np.int64),
-             "attention_mask": np.ones((rows, past + 1), dtype=np.int64)}
-    for i in sess.get_inputs():
-        if i.name.startswith("past_key_values"):
-            feeds[i.name] = rng.standard_normal((rows, i.shape[1], past, i.shape[3])).astype(np.float32)
-    return feeds
-
-
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("moe", type=Path, help="a cpu int4 export of a Qwen3-MoE")
@@ -172,13 +164,13 @@ def main() -> None:
         graphs = {"dense": session(args.dense / "model.onnx", args.threads), **graphs}
 
     rng = np.random.default_rng(0)
-    check = decode_feeds(graphs["fused op"], args.rows, args.past, rng)
+    check = random_feeds(graphs["fused op"], args.rows, 1, args.past, rng)
     ours, fused = (graphs[name].run(["logits"], check)[0] for name in ("If per expert", "fused op"))
     agreement = {"max_abs_logit_diff": float(np.abs(ours - fused).max()),
                  "argmax_equal": bool((ours.argmax(-1) == fused.argmax(-1)).all())}
     print(f"logits of one decode step, fused op against the If per expert: {agreement}", file=sys.stderr)
 
-    feeds = {name: [decode_feeds(s, args.rows, args.past, rng) for _ in range(args.steps)]
+    feeds = {name: [random_feeds(s, args.rows, 1, args.past, rng) for _ in range(args.steps)]
              for name, s in graphs.items()}
     times = {name: [] for name in graphs}
     for _ in range(args.rounds):

@@ -65,17 +65,10 @@ def main() -> None:
         session = ort.InferenceSession(str(onnx_file), options, providers=["CPUExecutionProvider"])
         print(f"ONNX Runtime {ort.__version__}: loaded {args.model} in {time.perf_counter() - started:.1f} s",
               file=sys.stderr)
-        inputs = {i.name: i for i in session.get_inputs()}
         rng = np.random.default_rng(0)
 
         def feeds(rows: int, tokens: int, past: int) -> dict:
-            result = {"input_ids": rng.integers(1000, 100000, (rows, tokens), dtype=np.int64),
-                      "attention_mask": np.ones((rows, past + tokens), dtype=np.int64)}
-            for name, spec in inputs.items():
-                if name.startswith("past_key_values"):
-                    dtype = np.float16 if "float16" in spec.type else np.float32
-                    result[name] = rng.standard_normal((rows, spec.shape[1], past, spec.shape[3])).astype(dtype)
-            return result
+            return random_feeds(session, rows, tokens, past, rng)
 
         # phase: (rows, tokens a row, past, runs)
         phases = {"prefill": (1, args.prompt_tokens, 0, max(1, args.steps // 4)),
@@ -93,6 +86,18 @@ def main() -> None:
         rows, tokens, _, _ = phases[phase]
         result[phase] = summarize(phase, runs, rows * tokens, args.top)
     print(json.dumps(result))
+
+
+def random_feeds(session: ort.InferenceSession, rows: int, tokens: int, past: int, rng: np.random.Generator) -> dict:
+    """Inputs of one run of ``rows`` rows, ``tokens`` new ones each after ``past`` cached positions: random
+    ordinary text ids and random keys and values (the kernels' work does not depend on their values)."""
+    result = {"input_ids": rng.integers(1000, 100000, (rows, tokens), dtype=np.int64),
+              "attention_mask": np.ones((rows, past + tokens), dtype=np.int64)}
+    for spec in session.get_inputs():
+        if spec.name.startswith("past_key_values"):
+            dtype = np.float16 if "float16" in spec.type else np.float32
+            result[spec.name] = rng.standard_normal((rows, spec.shape[1], past, spec.shape[3])).astype(dtype)
+    return result
 
 
 def split_runs(events: list, phases: dict) -> dict:
