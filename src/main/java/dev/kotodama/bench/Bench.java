@@ -129,20 +129,13 @@ public final class Bench {
         long started = System.nanoTime();
         Arguments arguments;
         ModelDirectory directory;
+        SessionOptionsFactory options;
         try {
             arguments = Arguments.parse(args);
             directory = arguments.openModel();
-        }
-        catch (IllegalArgumentException | ModelDirectoryException ex) {
-            System.err.println("bench: " + ex.getMessage() + "; " + USAGE);
-            System.exit(2);
-            return;
-        }
-        SessionOptionsFactory options;
-        try {
             options = new SessionOptionsFactory(environment, arguments.threads(), OptLevel.ALL_OPT, arguments.customOps());
         }
-        catch (IllegalArgumentException ex) {
+        catch (IllegalArgumentException | ModelDirectoryException ex) {
             System.err.println("bench: " + ex.getMessage() + "; " + USAGE);
             System.exit(2);
             return;
