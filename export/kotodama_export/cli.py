@@ -31,8 +31,7 @@ def _convert(args: argparse.Namespace) -> None:
 
     convert(resolve_checkpoint(args.checkpoint), Path(args.out), args.target, args.precision,
             force=args.force, accuracy_level=args.accuracy_level, quant=args.quant, block_size=args.block_size,
-            chat_format=args.chat_format,
-            router_logits=args.router_logits)
+            chat_format=args.chat_format, router_logits=args.router_logits, moe_kernel=args.moe_kernel)
 
 
 def _tokenizer(args: argparse.Namespace) -> None:
@@ -63,7 +62,7 @@ def _demo(args: argparse.Namespace) -> None:
 
 
 def _parser() -> argparse.ArgumentParser:
-    from .convert import CHAT_FORMATS, PRECISIONS, TARGETS
+    from .convert import CHAT_FORMATS, MOE_KERNELS, PRECISIONS, TARGETS
     from .quant import BLOCK_SIZES, DEFAULT_RECIPE, RECIPES
     from .random_checkpoint import preset_names
 
@@ -89,6 +88,10 @@ def _parser() -> argparse.ArgumentParser:
                    help="the manifest's chat format (default: harmony when chat_template.jinja speaks it)")
     p.add_argument("--router-logits", action="store_true",
                    help="mixture of experts: also output each sparse layer's router logits (router_logits.N), for checking the routing")
+    p.add_argument("--moe-kernel", choices=MOE_KERNELS, default=None,
+                   help="cpu int4 mixture of experts: graph (default), an If per expert running only the chosen "
+                        "ones; fused, one custom op per layer (kotodama.Int4MoE), faster decode and loading and a "
+                        "third of the memory, its Linux library built with gcc and Go into the directory")
     p.add_argument("--force", action="store_true", help="replace --out if it exists")
     p.set_defaults(run=_convert)
 

@@ -13,7 +13,7 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
-from . import __version__
+from . import __version__, native
 from .atomic import atomic_directory
 from .checkpoint import Checkpoint, source_digest
 from .errors import ExportError
@@ -27,6 +27,7 @@ TARGETS = ("cpu", "cuda")
 PRECISIONS = ("fp32", "fp16", "bf16", "int4")
 MANIFEST = "kotodama.json"
 CHAT_FORMATS = ("harmony", "template")
+MOE_KERNELS = ("graph", "fused")
 TOKENIZER_FILES = ("tokenizer.json", "tokenizer_config.json", "special_tokens_map.json", "chat_template.jinja",
                    "generation_config.json")
 HARMONY_STOP_TOKENS = ("<|return|>", "<|call|>")
@@ -36,7 +37,7 @@ DEFAULT_SEARCH_MAX_LENGTH = 4096
 
 
 def precision_for(target: str, precision: str, accuracy_level: int | None, quant: str | None = None,
-                  block_size: int | None = None) -> Precision:
+                  block_size: int | None = None, moe_kernel: str | None = None) -> Precision:
     if target not in TARGETS:
         raise ExportError(f"unknown target {target!r}: use one of {', '.join(TARGETS)}")
     if precision not in PRECISIONS:
@@ -59,21 +60,31 @@ def precision_for(target: str, precision: str, accuracy_level: int | None, quant
     recipe = RECIPES[quant or DEFAULT_RECIPE]
     if block_size is not None:
         recipe = recipe.with_block(block_size)
+    if moe_kernel not in (None, *MOE_KERNELS):
+        raise ExportError(f"unknown MoE kernel {moe_kernel!r}: use one of {', '.join(MOE_KERNELS)}")
+    if moe_kernel == "fused" and (target, precision) != ("cpu", "int4"):
+        raise ExportError(f"--moe-kernel fused runs int4 experts on the CPU; this export is {target} {precision}: "
+                          "drop --moe-kernel or export --target cpu --precision int4")
+    if moe_kernel == "fused" and (recipe.method.bits, recipe.method.block, level) != (4, 32, 4):
+        raise ExportError("--moe-kernel fused takes 4-bit blocks of 32 and int8 activations (accuracy level 4): "
+                          "drop --block-size and --accuracy-level, or use --moe-kernel graph")
     return Precision(precision, activations[precision], precision == "int4", level,
                      int4_embedding=precision == "int4" and target == "cpu",
-                     quant=recipe if precision == "int4" else None)
+                     quant=recipe if precision == "int4" else None, moe_kernel=moe_kernel or "graph")
 
 
 def convert(checkpoint: Path, out: Path, target: str, precision_name: str, *, force: bool = False,
             accuracy_level: int | None = None, quant: str | None = None, block_size: int | None = None,
-            chat_format: str | None = None, router_logits: bool = False,
+            chat_format: str | None = None, router_logits: bool = False, moe_kernel: str | None = None,
             progress: Callable[[str], None] = print) -> Path:
     """Export ``checkpoint`` into the model directory ``out``; ``chat_format`` (harmony | template)
     overrides what the checkpoint's chat_template.jinja says (for a checkpoint without one);
     ``router_logits`` adds a mixture of experts' router logits as outputs (for checking the routing);
     ``quant`` names how int4 weights are chosen (quant.RECIPES, default quant.DEFAULT_RECIPE) and
-    ``block_size`` overrides its block (32): larger blocks prefill faster and lose more."""
-    precision = precision_for(target, precision_name, accuracy_level, quant, block_size)
+    ``block_size`` overrides its block (32): larger blocks prefill faster and lose more; ``moe_kernel``
+    fused runs a cpu int4 mixture of experts through the kotodama.Int4MoE op, whose library (native.py) the
+    directory then holds, instead of an If per expert (graph, the default)."""
+    precision = precision_for(target, precision_name, accuracy_level, quant, block_size, moe_kernel)
     if chat_format not in (None, *CHAT_FORMATS):
         raise ExportError(f"unknown chat format {chat_format!r}; use one of {', '.join(CHAT_FORMATS)}")
     if not checkpoint.is_dir():
@@ -83,6 +94,12 @@ def convert(checkpoint: Path, out: Path, target: str, precision_name: str, *, fo
         raise ExportError("int4 mixture of experts for cuda is not supported: ONNX Runtime's CUDA QMoE wants its "
                           "weights pre-packed for the GPU's architecture; export --precision fp16 or bf16 for cuda, "
                           "or int4 for cpu")
+    if precision.moe_kernel == "fused" and not spec.num_experts:
+        raise ExportError(f"--moe-kernel fused is for a mixture of experts; {checkpoint} is a {spec.architecture}")
+    if precision.moe_kernel == "fused" and (spec.hidden_size % 64 or spec.moe_intermediate_size % 64):
+        raise ExportError(f"--moe-kernel fused needs hidden and expert widths that are multiples of 64 (here "
+                          f"{spec.hidden_size} and {spec.moe_intermediate_size}): use --moe-kernel graph")
+    library = native.build_library() if precision.moe_kernel == "fused" else None
     if router_logits and not spec.num_experts:
         raise ExportError(f"--router-logits needs a mixture-of-experts checkpoint; {checkpoint} is a {spec.architecture}")
     if precision.int4 and target == "cpu":  # ONNX Runtime's CUDA MatMulNBits with 8 bits is not checked here
@@ -102,6 +119,8 @@ def convert(checkpoint: Path, out: Path, target: str, precision_name: str, *, fo
                 graph.close()
             graph.save(staging / "model.onnx", f"{spec.architecture} exported by kotodama-export {__version__}")
         copied = _copy_side_files(checkpoint, staging)
+        if library:
+            shutil.copy2(library, staging / native.LIBRARY)
         progress("hashing the source files")
         digest = source_digest(checkpoint)
         stop_ids = _stop_token_ids(staging / "tokenizer.json", spec)
@@ -116,12 +135,14 @@ def convert(checkpoint: Path, out: Path, target: str, precision_name: str, *, fo
 def genai_config(spec: ModelSpec, precision: Precision, target: str, stop_ids: list[int]) -> dict:
     """onnxruntime-genai's config: what its model loader and search read, and nothing it rejects."""
     provider_options = [{"cuda": {}}] if target == "cuda" else []
+    session_options = {"log_id": "onnxruntime-genai", "provider_options": provider_options,
+                       **({"custom_ops_library": native.LIBRARY} if precision.moe_kernel == "fused" else {})}
     return {
         "model": {
             "bos_token_id": spec.bos_token_id if spec.bos_token_id is not None else 1,
             "context_length": spec.context_length,
             "decoder": {
-                "session_options": {"log_id": "onnxruntime-genai", "provider_options": provider_options},
+                "session_options": session_options,
                 "filename": "model.onnx",
                 "head_size": spec.head_dim,
                 "hidden_size": spec.hidden_size,
@@ -174,7 +195,8 @@ def manifest(spec: ModelSpec, precision: Precision, target: str, stop_ids: list[
         quantization = {"op": "MatMulNBits", **precision.quant.manifest(precision.wide),
                         "accuracy_level": precision.accuracy_level,
                         "embedding": ("GatherBlockQuantized" if precision.gathers_int4(spec.hidden_size)
-                                      else precision.activations.name)}
+                                      else precision.activations.name),
+                        **({"moe_kernel": precision.moe_kernel} if spec.num_experts else {})}
     return {
         "format": "kotodama-model/1",
         "architecture": spec.architecture,
@@ -188,7 +210,10 @@ def manifest(spec: ModelSpec, precision: Precision, target: str, stop_ids: list[
         "stop_token_ids": stop_ids,
         "chat_format": chat_format or ("harmony" if "chat_template.jinja" in copied and _is_harmony(checkpoint)
                                        else "template"),
-        "files": sorted(["model.onnx", "model.onnx.data", "genai_config.json", "config.json", *copied]),
+        **({"custom_ops": {"library": native.LIBRARY, "platform": native.platform_name(),
+                           "ops": ["kotodama.Int4MoE"]}} if precision.moe_kernel == "fused" else {}),
+        "files": sorted(["model.onnx", "model.onnx.data", "genai_config.json", "config.json", *copied,
+                         *([native.LIBRARY] if precision.moe_kernel == "fused" else [])]),
         "source": {"checkpoint": checkpoint.resolve().name, "sha256": digest},
         "exporter": {"name": "kotodama-export", "version": __version__, "onnxruntime": onnxruntime.__version__},
     }

@@ -146,9 +146,11 @@ class Graph(Nodes):
         """Writes the protobuf beside the data file and closes the data file."""
         self.close()
         graph = helper.make_graph(self.nodes, "decoder", self.inputs, self.outputs, self.initializers)
+        own = sorted({n.domain for n in self.nodes} - {"", "com.microsoft"})  # custom ops: kotodama.Int4MoE
         model = helper.make_model(
             graph,
-            opset_imports=[helper.make_opsetid("", OPSET), helper.make_opsetid("com.microsoft", MS_OPSET)],
+            opset_imports=[helper.make_opsetid("", OPSET), helper.make_opsetid("com.microsoft", MS_OPSET),
+                           *(helper.make_opsetid(domain, 1) for domain in own)],
             producer_name="kotodama-export",
             doc_string=doc,
         )

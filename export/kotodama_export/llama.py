@@ -47,6 +47,7 @@ class Precision:
     int4_embedding: bool  # GatherBlockQuantized embedding table (CPU); CUDA keeps it in the activation type
     quant: Recipe | None = None  # how int4 weights are chosen (quant.RECIPES)
     wide: tuple[str, ...] = ()  # the roles (quant.WIDENABLE) that the recipe stores in 8 bits in this export
+    moe_kernel: str = "graph"  # int4 experts: an If per expert (graph) or the kotodama.Int4MoE op (fused)
 
     def method(self, role: str | None = None) -> Method:
         """How the matrix of ``role`` (quant.WIDENABLE; None: any other) is quantized."""

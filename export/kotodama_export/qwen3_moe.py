@@ -12,6 +12,7 @@ from onnx import TensorProto, numpy_helper
 
 from .graph import Branch
 from .llama import LlamaBuilder, hf
+from .quant import quantize
 
 
 class Qwen3MoeBuilder(LlamaBuilder):
@@ -101,6 +102,8 @@ class Qwen3MoeBuilder(LlamaBuilder):
             last = g.constant(f"{base}/last_axis", np.array([-1], dtype=np.int64))
             total = g.op("ReduceSum", [top, last], f"{base}/ReduceSum", keepdims=1)
             top = g.op("Div", [top, total], f"{base}/Div")
+        if self.p.moe_kernel == "fused":
+            return self._make_fused_experts(base, layer, rows, top, chosen)
         zero = g.constant(f"{base}/zero", np.zeros(1, dtype=np.float32))
         empty = g.op("ConstantOfShape", [g.op("Shape", [probs], f"{base}/weights/Shape")], f"{base}/weights/zeros",
                      value=numpy_helper.from_array(np.zeros(1, dtype=np.float32)))
@@ -137,6 +140,43 @@ class Qwen3MoeBuilder(LlamaBuilder):
             total = g.op("If", [flags[expert]], f"{name}/If", then_branch=then.proto(added, TensorProto.FLOAT),
                          else_branch=same.proto(kept, TensorProto.FLOAT))
         return total
+
+    def _make_fused_experts(self, base: str, layer: int, rows: str, top: str, chosen: str) -> str:
+        """The int4 experts as one kotodama.Int4MoE node (native/int4_moe.c, `convert --moe-kernel fused`):
+
+        rows, top-k weights, top-k ids, every expert's gate|up and down in MatMulNBits's layout stacked
+        [experts, ...] ─► Int4MoE ─► out
+
+        It runs the same quantized weights and the same int8 activations as the If chain of
+        _make_routed_experts, without the Ifs (about 8 us for each expert a token skips and 65 us for each it
+        uses, AMD EPYC), and its weights stay memory-mapped instead of prepacked copies. Zero points are
+        stored even for a symmetric method (8, MatMulNBits's default), scales in float32 as the kernel reads
+        them."""
+        spec, method = self.spec, self.p.method()
+        inputs = [rows, top, chosen]
+        for part, sources, n, k in (("gate_up_proj", ("gate_proj", "up_proj"), 2 * spec.moe_intermediate_size,
+                                     spec.hidden_size),
+                                    ("down_proj", ("down_proj",), spec.hidden_size, spec.moe_intermediate_size)):
+            scales: list[np.ndarray] = []
+            zeros: list[np.ndarray] = []
+
+            def data(sources: tuple[str, ...] = sources) -> Iterator[bytes]:
+                for expert in range(spec.num_experts):
+                    w = np.concatenate([self.ckpt.tensor(hf(layer, f"mlp.experts.{expert}.{s}")) for s in sources])
+                    q = quantize(w, method)
+                    scales.append(q.scales)
+                    zeros.append(q.packed_zero_points() if q.zero_points is not None
+                                 else np.full((n, -(-k // method.block // 2)), 0x88, dtype=np.uint8))
+                    yield q.data.tobytes()
+
+            name = f"{base}/experts/{part}"
+            inputs.append(self.g.raw(f"{name}/weight.qdata", TensorProto.UINT8,
+                                     [spec.num_experts, n, k // method.block, method.block // 2], data()))
+            inputs.append(self.g.weight(f"{name}/weight.scales", np.stack(scales).reshape(spec.num_experts, -1)))
+            stacked = np.stack(zeros).reshape(spec.num_experts, -1)
+            inputs.append(self.g.raw(f"{name}/weight.zero_points", TensorProto.UINT8, stacked.shape,
+                                     [stacked.tobytes()]))
+        return self.g.op("Int4MoE", inputs, f"{base}/Int4MoE", domain="kotodama")
 
     def make_dense_matmul(self, name: str, x: str, source: str) -> str:
         """A small matmul kept in the activation type even in int4 exports (the router decides the routes)."""

@@ -42,6 +42,14 @@ class Tolerances:
         )
 
 
+def register_custom_ops(options: object, model_dir: Path) -> None:
+    """Registers the directory's own custom operator library, if its manifest names one (convert
+    --moe-kernel fused), with ``options`` (an onnxruntime.SessionOptions that must outlive the session)."""
+    library = json.loads((model_dir / "kotodama.json").read_text(encoding="utf-8")).get("custom_ops")
+    if library:
+        options.register_custom_ops_library(str(model_dir / library["library"]))
+
+
 class OnnxDecoder:
     """Runs an exported model directory step by step with one shared KV buffer per layer (IOBinding)."""
 
@@ -53,6 +61,7 @@ class OnnxDecoder:
                                                      config["head_size"])
         options = ort.SessionOptions()
         options.intra_op_num_threads = threads
+        register_custom_ops(options, model_dir)
         self.session = ort.InferenceSession(str(model_dir / "model.onnx"), options, providers=["CPUExecutionProvider"])
         kv_type = next(i.type for i in self.session.get_inputs() if i.name.startswith("past_key_values"))
         self.kv_dtype = np.float16 if "float16" in kv_type else np.float32

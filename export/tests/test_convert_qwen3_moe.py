@@ -17,7 +17,7 @@ from kotodama_export.errors import ExportError
 from kotodama_export.llama import role_parameters
 from kotodama_export.random_checkpoint import preset_config, write_random_checkpoint
 from kotodama_export.spec import read_spec
-from kotodama_export.verify import OnnxDecoder, run_verification
+from kotodama_export.verify import OnnxDecoder, register_custom_ops, run_verification
 
 
 def _checkpoint(tmp_path: Path, name: str, **overrides: object) -> Path:
@@ -58,10 +58,15 @@ def test_fp32_export_equals_transformers_over_prefill_and_32_decode_steps(tmp_pa
     assert result["greedy_match"], "32-token greedy continuations differ from transformers'"
 
 
-def test_onnxruntime_genai_runs_the_moe_export_to_the_same_greedy_tokens(moe_checkpoint: Path, tmp_path: Path):
+@pytest.mark.parametrize(("precision", "moe_kernel"), [("fp32", None), ("int4", "fused")])
+def test_onnxruntime_genai_runs_the_moe_export_to_the_same_greedy_tokens(moe_checkpoint: Path, tmp_path: Path,
+                                                                         monkeypatch, precision: str,
+                                                                         moe_kernel: str | None):
+    """fused: genai loads the directory's kernel library from its genai_config, wherever it runs from."""
     from tokenizers import Tokenizer
 
-    exported = convert(moe_checkpoint, tmp_path / "fp32", "cpu", "fp32")
+    exported = convert(moe_checkpoint, tmp_path / "out", "cpu", precision, moe_kernel=moe_kernel)
+    monkeypatch.chdir(tmp_path)
     ids = Tokenizer.from_file(str(exported / "tokenizer.json")).encode(JAPANESE_PROMPT).ids
     theirs = genai_greedy(exported, ids, 32)
 
@@ -176,3 +181,94 @@ def test_int4_moe_for_cuda_is_refused_with_what_to_do_instead(moe_checkpoint: Pa
     with pytest.raises(ExportError, match="export --precision fp16 or bf16 for cuda"):
         convert(moe_checkpoint, tmp_path / "cuda-int4", "cuda", "int4")
     assert not (tmp_path / "cuda-int4").exists()
+
+
+def _kernels() -> list[str]:
+    """The fused op's kernels this CPU can run (native/int4_moe.c chooses the fastest unless told)."""
+    flags = set(open("/proc/cpuinfo").read().split("flags", 1)[-1].split("\n", 1)[0].split())
+    return [k for k, needs in (("avx512vnni", {"avx512_vnni", "avx512vl"}), ("avx2", {"avx2", "fma"}), ("c", set()))
+            if needs <= flags]
+
+
+def _logits_of(decoder: OnnxDecoder, prompt: list[int], new_tokens: int) -> tuple[list[int], np.ndarray]:
+    decoder.start(len(prompt) + new_tokens)
+    rows = [decoder.step(prompt)[-1]]
+    tokens = [int(rows[-1].argmax())]
+    for _ in range(new_tokens - 1):
+        rows.append(decoder.step(tokens[-1:])[-1])
+        tokens.append(int(rows[-1].argmax()))
+    return tokens, np.stack(rows)
+
+
+def _first_moe_layer(model_dir: Path, output: str, prompt: list[int]) -> np.ndarray:
+    """The output of the first sparse layer (0) on a prefill of ``prompt``: its input is the same in both
+    graphs, so this compares the experts alone."""
+    import onnxruntime as ort
+
+    model = onnx.load(str(model_dir / "model.onnx"))
+    model.graph.output.append(onnx.helper.make_empty_tensor_value_info(output))
+    options = ort.SessionOptions()
+    options.intra_op_num_threads = 2
+    register_custom_ops(options, model_dir)
+    session = ort.InferenceSession(model.SerializeToString(), options, providers=["CPUExecutionProvider"])
+    feeds = {"input_ids": np.array([prompt]), "attention_mask": np.ones((1, len(prompt)), dtype=np.int64)}
+    feeds |= {i.name: np.zeros((1, 2, 0, 48), np.float32) for i in session.get_inputs() if i.name.startswith("past")}
+    return session.run([output], feeds)[0]
+
+
+@pytest.mark.parametrize("kernel", _kernels())
+@pytest.mark.parametrize(("quant", "top_k", "norm_topk_prob"), [("mixed", 2, True), ("rtn", 3, False)])
+def test_the_fused_moe_kernel_gives_the_logits_of_the_if_per_expert_graph(tmp_path: Path, monkeypatch, kernel: str,
+                                                                          quant: str, top_k: int, norm_topk_prob: bool):
+    """`--moe-kernel fused` against the default graph on the same quantized weights, with each of the CPU's
+    kernels (AVX-512 VNNI, AVX2, plain C) in turn. The first sparse layer's output on a 60-token prefill
+    (the op's tiles of 8 tokens per expert) is the same within float rounding: the same int8 activations and
+    int4 products, summed in another order. Downstream, such a last-bit difference can move a later
+    MatMulNBits's int8 rounding of an activation by one step (measured: 1e-9 after the experts, 6e-5 after
+    a dense layer's down projection, 6e-3 in the logits), so the whole model is held to the same greedy
+    tokens over 24 steps and logits within 2e-2, where a wrong expert, weight or zero point moves them by
+    tenths."""
+    import ctypes
+
+    from kotodama_export import native
+
+    checkpoint = _checkpoint(tmp_path, "moe", num_experts_per_tok=top_k, norm_topk_prob=norm_topk_prob)
+    graph = convert(checkpoint, tmp_path / "graph", "cpu", "int4", quant=quant)
+    fused = convert(checkpoint, tmp_path / "fused", "cpu", "int4", quant=quant, moe_kernel="fused")
+    model = onnx.load(str(fused / "model.onnx"), load_external_data=False)
+    assert [n.op_type for n in model.graph.node].count("Int4MoE") == 2  # layers 0 and 2; layer 1 is dense
+    assert not any(n.op_type == "If" for n in model.graph.node)
+    manifest = json.loads((fused / "kotodama.json").read_text())
+    assert manifest["custom_ops"] == {"library": native.LIBRARY, "platform": native.platform_name(),
+                                      "ops": ["kotodama.Int4MoE"]}
+    assert native.LIBRARY in manifest["files"] and (fused / native.LIBRARY).is_file()
+    assert manifest["quantization"]["moe_kernel"] == "fused"
+
+    monkeypatch.setenv("KOTODAMA_INT4MOE_KERNEL", kernel)
+    prompt = list(range(100, 160))
+    experts = preset_config("tiny-qwen3-moe")["num_experts"]
+    np.testing.assert_allclose(_first_moe_layer(fused, "/model/layers.0/moe/Int4MoE/output_0", prompt),
+                               _first_moe_layer(graph, f"/model/layers.0/moe/experts.{experts - 1}/If/output_0", prompt),
+                               atol=1e-7, rtol=1e-5)
+    decoder = OnnxDecoder(fused, threads=2)
+    ours, theirs = _logits_of(decoder, prompt, 24), _logits_of(OnnxDecoder(graph, threads=2), prompt, 24)
+    chosen = ctypes.CDLL(str(fused / native.LIBRARY)).kotodama_int4moe_kernel  # the copy the session loaded
+    chosen.restype = ctypes.c_char_p
+    assert chosen().decode() == kernel
+
+    assert ours[0] == theirs[0]
+    np.testing.assert_allclose(ours[1], theirs[1], atol=2e-2, rtol=0)
+
+
+@pytest.mark.parametrize(("target", "precision", "options", "message"), [
+    ("cuda", "fp16", {}, "runs int4 experts on the CPU"),
+    ("cpu", "fp32", {}, "runs int4 experts on the CPU"),
+    ("cpu", "int4", {"block_size": 64}, "4-bit blocks of 32"),
+    ("cpu", "int4", {"moe_kernel": "nope"}, "unknown MoE kernel"),
+])
+def test_a_fused_moe_export_it_cannot_make_is_refused_before_any_work(moe_checkpoint: Path, tmp_path: Path,
+                                                                      target: str, precision: str, options: dict,
+                                                                      message: str):
+    with pytest.raises(ExportError, match=message):
+        convert(moe_checkpoint, tmp_path / "out", target, precision, **{"moe_kernel": "fused", **options})
+    assert not (tmp_path / "out").exists()
