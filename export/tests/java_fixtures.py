@@ -13,6 +13,7 @@ writes into OUT_DIR:
   generation-reference.json  per prompt: prompt ids and transformers' 64 greedy tokens (float32)
   tiny-qwen3-moe/, moe-fp32/, moe-int4/  a random tiny-qwen3-moe checkpoint (8 experts, top-2) and its cpu
                              fp32 and int4 exports (int4: the experts routed by the graph's own branches)
+  moe-int4-fused/            its int4 export with `--moe-kernel fused` (the kotodama.Int4MoE op and its library)
   generation-reference-moe.json  the same for tiny-qwen3-moe
   logits-reference.json      for the fp32 and int4 exports: input ids fed in steps, and the last-position
                              logits onnxruntime (Python) gives after each step, as float32 hex strings
@@ -60,6 +61,7 @@ def main(out: Path) -> None:
     moe = write_random_checkpoint(out / "tiny-qwen3-moe", preset="tiny-qwen3-moe", seed=1, force=True)
     for precision in ("fp32", "int4"):
         convert(moe, out / f"moe-{precision}", "cpu", precision, force=True)
+    convert(moe, out / "moe-int4-fused", "cpu", "int4", force=True, moe_kernel="fused")
     write_generation_reference(moe, PROMPTS, prompt_ids, out / "generation-reference-moe.json")
     write_logits_reference(exports, prompt_ids[0], out / "logits-reference.json")
     write_demo_held_out(out / "demo-held-out.json")

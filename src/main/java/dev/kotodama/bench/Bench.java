@@ -10,7 +10,6 @@ import java.util.Map;
 import ai.onnxruntime.OrtEnvironment;
 import ai.onnxruntime.OrtException;
 import ai.onnxruntime.OrtSession;
-import ai.onnxruntime.OrtSession.SessionOptions.OptLevel;
 import dev.kotodama.engine.Decoder;
 import dev.kotodama.engine.ExecutionProvider;
 import dev.kotodama.engine.KvCache;
@@ -46,8 +45,7 @@ import tools.jackson.databind.json.JsonMapper;
 public final class Bench {
 
     private static final String USAGE =
-            "usage: Bench --model DIR --prompt-tokens N --new-tokens M [--threads T] [--greedy] [--optimized-model-cache DIR]"
-                    + " [--custom-ops LIBRARY]";
+            "usage: Bench --model DIR --prompt-tokens N --new-tokens M [--threads T] [--greedy] [--optimized-model-cache DIR]";
 
     private static final long PROMPT_SEED = 20_261_126L; // prompt ids: ordinary text ids in [1000, 100000)
     private static final int FIRST_PROMPT_ID = 1_000;
@@ -61,12 +59,9 @@ public final class Bench {
     private Bench() {
     }
 
-    /**
-     * The command line; {@code threads} 0 means ONNX Runtime's default; {@code optimizedModelCache} and
-     * {@code customOps} (a custom operator library the session registers) may be null.
-     */
+    /** The command line; {@code threads} 0 means ONNX Runtime's default; {@code optimizedModelCache} may be null. */
     record Arguments(Path model, int promptTokens, int newTokens, int threads, boolean greedy,
-            @Nullable Path optimizedModelCache, @Nullable Path customOps) {
+            @Nullable Path optimizedModelCache) {
 
         static Arguments parse(String[] args) {
             Path model = null;
@@ -75,7 +70,6 @@ public final class Bench {
             int threads = 0;
             boolean greedy = false;
             Path optimizedModelCache = null;
-            Path customOps = null;
             for (int i = 0; i < args.length; i++) {
                 switch (args[i]) {
                     case "--model" -> model = Path.of(value(args, ++i));
@@ -84,14 +78,13 @@ public final class Bench {
                     case "--threads" -> threads = number(args, ++i, 0);
                     case "--greedy" -> greedy = true;
                     case "--optimized-model-cache" -> optimizedModelCache = Path.of(value(args, ++i));
-                    case "--custom-ops" -> customOps = Path.of(value(args, ++i));
                     default -> throw new IllegalArgumentException("unknown argument '" + args[i] + "'");
                 }
             }
             if (model == null || promptTokens == 0 || newTokens == 0) {
                 throw new IllegalArgumentException("--model, --prompt-tokens and --new-tokens are required");
             }
-            return new Arguments(model, promptTokens, newTokens, threads, greedy, optimizedModelCache, customOps);
+            return new Arguments(model, promptTokens, newTokens, threads, greedy, optimizedModelCache);
         }
 
         ModelDirectory openModel() {
@@ -129,17 +122,16 @@ public final class Bench {
         long started = System.nanoTime();
         Arguments arguments;
         ModelDirectory directory;
-        SessionOptionsFactory options;
         try {
             arguments = Arguments.parse(args);
             directory = arguments.openModel();
-            options = new SessionOptionsFactory(environment, arguments.threads(), OptLevel.ALL_OPT, arguments.customOps());
         }
         catch (IllegalArgumentException | ModelDirectoryException ex) {
             System.err.println("bench: " + ex.getMessage() + "; " + USAGE);
             System.exit(2);
             return;
         }
+        SessionOptionsFactory options = new SessionOptionsFactory(environment, arguments.threads());
         OptimizedModelCache cache =
                 arguments.optimizedModelCache() == null ? null : new OptimizedModelCache(arguments.optimizedModelCache());
         try (Decoder decoder = Decoder.load(directory, options, ExecutionProvider.CPU, cache)) {

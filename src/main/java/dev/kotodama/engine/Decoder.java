@@ -101,7 +101,7 @@ public final class Decoder implements AutoCloseable {
         ProviderSessionOptions chosen = null;
         Decoder decoder = null;
         try {
-            chosen = options.create(requested);
+            chosen = options.create(requested, directory.customOpLibrary());
             OrtSession session = cache == null
                     ? environment.createSession(directory.modelFile().toString(), chosen.options())
                     : cache.open(environment, directory, chosen.options(), chosen.choice().used(),

@@ -4,7 +4,10 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Locale;
 import java.util.Objects;
+
+import org.jspecify.annotations.Nullable;
 
 import tools.jackson.core.JacksonException;
 import tools.jackson.databind.JsonNode;
@@ -39,6 +42,19 @@ public record ModelDirectory(Path path, ModelManifest manifest, DecoderSpec deco
         return path.resolve("model.onnx");
     }
 
+    /** The directory's custom operator library, which every session of its graph registers, or null. */
+    public @Nullable Path customOpLibrary() {
+        ModelManifest.CustomOps ops = manifest.customOps();
+        return ops == null ? null : path.resolve(ops.library());
+    }
+
+    /** This JVM's platform as the exporter names it ({@code linux-x86_64}, {@code linux-aarch64}). */
+    static String platform() {
+        String arch = System.getProperty("os.arch").toLowerCase(Locale.ROOT);
+        String os = System.getProperty("os.name").toLowerCase(Locale.ROOT).replaceAll("\\s.*", "");
+        return os + "-" + (arch.equals("amd64") ? "x86_64" : arch);
+    }
+
     /**
      * Reads and checks a model directory.
      *
@@ -59,7 +75,28 @@ public record ModelDirectory(Path path, ModelManifest manifest, DecoderSpec deco
             throw invalid(path, "is missing " + String.join(", ", missing)
                     + "; export a model with export/kotodama-export convert");
         }
-        return new ModelDirectory(path, readManifest(path), readDecoder(path));
+        ModelManifest manifest = readManifest(path);
+        checkCustomOps(path, manifest.customOps());
+        return new ModelDirectory(path, manifest, readDecoder(path));
+    }
+
+    private static void checkCustomOps(Path path, ModelManifest.@Nullable CustomOps ops) {
+        if (ops == null) {
+            return;
+        }
+        if (ops.library().isEmpty() || ops.library().contains("/") || ops.library().contains("\\")
+                || ops.library().startsWith(".")) {
+            throw invalid(path, MANIFEST + " names the custom operator library '" + ops.library()
+                    + "', which is not a file name in the directory; export the model again");
+        }
+        if (!Files.isRegularFile(path.resolve(ops.library()))) {
+            throw invalid(path, "is missing " + ops.library() + ", the library of its graph's custom operators;"
+                    + " copy the whole directory, or export it again");
+        }
+        if (!ops.platform().equals(platform())) {
+            throw invalid(path, "holds custom operators built for " + ops.platform() + ", and this is "
+                    + platform() + "; export it on this platform, or with --moe-kernel graph");
+        }
     }
 
     private static ModelManifest readManifest(Path path) {
@@ -72,12 +109,15 @@ public record ModelDirectory(Path path, ModelManifest manifest, DecoderSpec deco
         try {
             List<Integer> stops = new ArrayList<>();
             json.path("stop_token_ids").forEach(id -> stops.add(id.asInt()));
+            JsonNode ops = json.path("custom_ops");
+            ModelManifest.CustomOps customOps = ops.isMissingNode() || ops.isNull() ? null
+                    : new ModelManifest.CustomOps(ops.path("library").asString(""), ops.path("platform").asString(""));
             return new ModelManifest(required(json, "target", path, MANIFEST).asString(),
                     required(json, "precision", path, MANIFEST).asString(),
                     TensorType.fromManifest(required(json, "kv_cache_dtype", path, MANIFEST).asString()),
                     required(json, "context_length", path, MANIFEST).asInt(),
                     required(json, "vocab_size", path, MANIFEST).asInt(), stops,
-                    json.path("chat_format").asString("template"));
+                    json.path("chat_format").asString("template"), customOps);
         }
         catch (IllegalArgumentException ex) {
             throw invalid(path, MANIFEST + ": " + ex.getMessage());

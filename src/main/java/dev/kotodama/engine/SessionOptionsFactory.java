@@ -1,6 +1,5 @@
 package dev.kotodama.engine;
 
-import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.Objects;
 
@@ -35,8 +34,6 @@ public final class SessionOptionsFactory {
 
     private final OptLevel optimizationLevel;
 
-    private final @Nullable Path customOpLibrary;
-
     /** Options with ONNX Runtime's full graph optimization ({@link OptLevel#ALL_OPT}). */
     public SessionOptionsFactory(OrtEnvironment environment, int intraOpThreads) {
         this(environment, intraOpThreads, OptLevel.ALL_OPT);
@@ -51,21 +48,7 @@ public final class SessionOptionsFactory {
      * @param optimizationLevel how far ONNX Runtime rewrites the graph when it loads it
      */
     public SessionOptionsFactory(OrtEnvironment environment, int intraOpThreads, OptLevel optimizationLevel) {
-        this(environment, intraOpThreads, optimizationLevel, null);
-    }
-
-    /**
-     * @param customOpLibrary a shared library of custom operators that every session registers
-     *     ({@code SessionOptions.registerCustomOpLibrary}), for graphs that use them; null for none
-     * @throws IllegalArgumentException when {@code customOpLibrary} is not a file
-     */
-    public SessionOptionsFactory(OrtEnvironment environment, int intraOpThreads, OptLevel optimizationLevel,
-            @Nullable Path customOpLibrary) {
         Objects.requireNonNull(environment, "environment must not be null");
-        if (customOpLibrary != null && !Files.isRegularFile(customOpLibrary)) {
-            throw new IllegalArgumentException("the custom operator library " + customOpLibrary + " is not a file");
-        }
-        this.customOpLibrary = customOpLibrary;
         if (intraOpThreads < 0) {
             throw new IllegalArgumentException(
                     "intraOpThreads must be 0 (ONNX Runtime's default) or more, got " + intraOpThreads);
@@ -87,34 +70,48 @@ public final class SessionOptionsFactory {
      *     the custom operator library
      */
     public ProviderSessionOptions create(ExecutionProvider requested) throws OrtException {
+        return create(requested, null);
+    }
+
+    /**
+     * Session options for the requested provider that also register {@code customOpLibrary}, a shared
+     * library of custom operators that the graph uses ({@link ModelDirectory#customOpLibrary()}), unless it
+     * is null. The options must stay open as long as a session made with them: ONNX Runtime's Java binding
+     * unloads the library when they close.
+     *
+     * @throws OrtException as {@link #create(ExecutionProvider)}, and when the library does not load
+     */
+    public ProviderSessionOptions create(ExecutionProvider requested, @Nullable Path customOpLibrary)
+            throws OrtException {
         Objects.requireNonNull(requested, "requested must not be null");
         return switch (requested) {
-            case CPU -> cpu();
-            case CUDA -> cuda();
-            case AUTO -> cudaOrCpu();
+            case CPU -> cpu(customOpLibrary);
+            case CUDA -> cuda(customOpLibrary);
+            case AUTO -> cudaOrCpu(customOpLibrary);
         };
     }
 
-    private ProviderSessionOptions cudaOrCpu() throws OrtException {
+    private ProviderSessionOptions cudaOrCpu(@Nullable Path customOpLibrary) throws OrtException {
         try {
-            return cuda();
+            return cuda(customOpLibrary);
         }
         catch (ProviderUnavailableException ex) {
             logger.warn("CUDA execution provider unavailable, using the CPU provider: {}; {}",
                     ex.reason(), CUDA_REMEDY);
-            return new ProviderSessionOptions(baseOptions(), new ProviderChoice(ExecutionProvider.CPU, ex.reason()));
+            return new ProviderSessionOptions(baseOptions(customOpLibrary),
+                    new ProviderChoice(ExecutionProvider.CPU, ex.reason()));
         }
     }
 
-    private ProviderSessionOptions cpu() throws OrtException {
-        return new ProviderSessionOptions(baseOptions(), new ProviderChoice(ExecutionProvider.CPU, null));
+    private ProviderSessionOptions cpu(@Nullable Path customOpLibrary) throws OrtException {
+        return new ProviderSessionOptions(baseOptions(customOpLibrary), new ProviderChoice(ExecutionProvider.CPU, null));
     }
 
-    private ProviderSessionOptions cuda() throws OrtException {
+    private ProviderSessionOptions cuda(@Nullable Path customOpLibrary) throws OrtException {
         if (!OrtEnvironment.getAvailableProviders().contains(OrtProvider.CUDA)) {
             throw unavailable("this ONNX Runtime build has no CUDA provider");
         }
-        SessionOptions options = baseOptions();
+        SessionOptions options = baseOptions(customOpLibrary);
         try {
             options.addCUDA(CUDA_DEVICE);
         }
@@ -126,7 +123,7 @@ public final class SessionOptionsFactory {
         return new ProviderSessionOptions(options, new ProviderChoice(ExecutionProvider.CUDA, null));
     }
 
-    private SessionOptions baseOptions() throws OrtException {
+    private SessionOptions baseOptions(@Nullable Path customOpLibrary) throws OrtException {
         SessionOptions options = new SessionOptions();
         try {
             options.setIntraOpNumThreads(intraOpThreads);

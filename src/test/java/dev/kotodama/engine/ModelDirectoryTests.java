@@ -89,4 +89,38 @@ class ModelDirectoryTests {
         assertThatThrownBy(() -> ModelDirectory.open(directory))
             .hasMessageContaining("kotodama.json lacks the field 'vocab_size'");
     }
+
+    @Test
+    void aCustomOperatorLibraryIsTheDirectorysOwnFileForThisPlatform() throws IOException {
+        String ops = ", \"custom_ops\": {\"library\": \"libops.so\", \"platform\": \"" + ModelDirectory.platform() + "\"}}";
+        write(MANIFEST.strip().replaceAll("}$", ops), GENAI_CONFIG);
+
+        assertThatThrownBy(() -> ModelDirectory.open(directory))
+            .hasMessageContaining("is missing libops.so, the library of its graph's custom operators");
+
+        Files.writeString(directory.resolve("libops.so"), "");
+        assertThat(ModelDirectory.open(directory).customOpLibrary()).isEqualTo(directory.resolve("libops.so"));
+    }
+
+    @Test
+    void aCustomOperatorLibraryOfAnotherPlatformOrOutsideTheDirectoryIsRefused() throws IOException {
+        Files.writeString(directory.resolve("libops.so"), "");
+        write(MANIFEST.strip().replaceAll("}$",
+                ", \"custom_ops\": {\"library\": \"libops.so\", \"platform\": \"plan9-mips\"}}"), GENAI_CONFIG);
+        assertThatThrownBy(() -> ModelDirectory.open(directory))
+            .hasMessageContaining("holds custom operators built for plan9-mips, and this is " + ModelDirectory.platform())
+            .hasMessageContaining("--moe-kernel graph");
+
+        write(MANIFEST.strip().replaceAll("}$", ", \"custom_ops\": {\"library\": \"../libops.so\", \"platform\": \""
+                + ModelDirectory.platform() + "\"}}"), GENAI_CONFIG);
+        assertThatThrownBy(() -> ModelDirectory.open(directory))
+            .hasMessageContaining("names the custom operator library '../libops.so', which is not a file name in the directory");
+    }
+
+    @Test
+    void aDirectoryWithoutCustomOperatorsHasNoLibrary() throws IOException {
+        write(MANIFEST, GENAI_CONFIG);
+
+        assertThat(ModelDirectory.open(directory).customOpLibrary()).isNull();
+    }
 }
