@@ -31,6 +31,8 @@ from pathlib import Path
 import numpy as np
 import onnxruntime as ort
 
+from kotodama_export.verify import register_custom_ops
+
 sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "bench"))
 from apprun import cpu_name  # noqa: E402  the repository's bench helpers (bench/apprun.py)
 
@@ -58,6 +60,7 @@ def main() -> None:
         options.intra_op_num_threads = args.threads
         options.enable_profiling = True
         options.profile_file_prefix = os.path.join(scratch, "profile")
+        register_custom_ops(options, args.model)
         for option in args.option:
             key, _, value = option.partition("=")
             options.add_session_config_entry(key, value)
