@@ -28,9 +28,8 @@ static const OrtApi* api;
 // One vector's int8 activations, quantized per block of 32 and laid out per pair of blocks (b, b+1), 64 bytes:
 // block b's even elements, block b+1's even ones, then the odd ones of b and of b+1 (a byte of MatMulNBits
 // data holds element 2j in its low nibble, 2j+1 in its high one), so that one 32-byte load meets 32 bytes of
-// weights. Per pair, 8 floats each: scale, block b's scale in lanes 0-3 and b+1's in 4-7; zero, block b's
-// scale times the sum of its int8 values in lane 0 and b+1's in lane 4, zeros elsewhere (for the zero
-// point's term).
+// weights. Per pair, 8 floats of scale: block b's in lanes 0-3 and b+1's in 4-7. Per block, zero: its scale
+// times the sum of its int8 values (for the zero point's term).
 typedef struct {
   int8_t* x8;
   float* scale;
@@ -38,7 +37,7 @@ typedef struct {
 } Quantized;
 
 static int quantized(int k, Quantized* v) {
-  v->x8 = malloc(k), v->scale = malloc(sizeof(float) * (k / 8)), v->zero = calloc(k / 8, sizeof(float));
+  v->x8 = malloc(k), v->scale = malloc(sizeof(float) * (k / 8)), v->zero = malloc(sizeof(float) * (k / 32));
   return v->x8 && v->scale && v->zero;
 }
 
@@ -60,7 +59,7 @@ static void quantize(const float* x, int k, Quantized* v) {
       sum += even + odd;
     }
     for (int j = 0; j < 4; j++) v->scale[lane + j] = scale;
-    v->zero[lane] = scale * (float)sum;
+    v->zero[b] = scale * (float)sum;
   }
 }
 
@@ -86,7 +85,7 @@ static void gemm_c(const uint8_t* q, const float* s, const uint8_t* z, int k, in
         const int8_t* x = v[m].x8 + b / 2 * 64 + b % 2 * 16;
         for (int j = 0; j < 16; j++) dot += (qn[b * 16 + j] & 15) * x[j] + (qn[b * 16 + j] >> 4) * x[32 + j];
         int lane = b / 2 * 8 + b % 2 * 4;
-        sum += s[(size_t)n * blocks + b] * (v[m].scale[lane] * (float)dot - (float)zero * v[m].zero[lane]);
+        sum += s[(size_t)n * blocks + b] * (v[m].scale[lane] * (float)dot - (float)zero * v[m].zero[b]);
       }
       y[(size_t)m * rows + n] = sum;
     }
@@ -99,7 +98,8 @@ static void gemm_c(const uint8_t* q, const float* s, const uint8_t* z, int k, in
   __attribute__((target(isa))) static void name(const uint8_t* q, const float* s, const uint8_t* z, int k, int rows,  \
                                                 const Quantized* v, int count, float* y) {                            \
     int blocks = k / 32, zero_bytes = (blocks + 1) / 2;                                                               \
-    const __m256i nibble = _mm256_set1_epi8(15);                                                                      \
+    const __m256i nibble = _mm256_set1_epi8(15), mask = _mm256_set1_epi32(15);                                        \
+    const __m256i shifts = _mm256_setr_epi32(0, 4, 8, 12, 16, 20, 24, 28);                                            \
     for (int m0 = 0; m0 < count; m0 += TILE) {                                                                        \
       int tile = count - m0 < TILE ? count - m0 : TILE;                                                               \
       for (int n = 0; n < rows; n++) {                                                                                \
@@ -107,29 +107,38 @@ static void gemm_c(const uint8_t* q, const float* s, const uint8_t* z, int k, in
         const float* sn = s + (size_t)n * blocks;                                                                     \
         const uint8_t* zn = z + (size_t)n * zero_bytes;                                                               \
         __m256 acc[TILE];                                                                                             \
-        for (int m = 0; m < tile; m++) acc[m] = _mm256_setzero_ps();                                                  \
+        float zero_part[TILE]; /* sum over blocks of s[n,b] * z[n,b] * sx_m[b] * bs_m[b], eight blocks a step */      \
+        for (int m = 0; m < tile; m++) acc[m] = _mm256_setzero_ps(), zero_part[m] = 0.f;                              \
+        int b8 = blocks / 8 * 8;                                                                                      \
+        for (int b = 0; b < b8; b += 8) {                                                                             \
+          uint32_t packed;                                                                                            \
+          memcpy(&packed, zn + b / 2, 4);                                                                             \
+          __m256i nibbles = _mm256_and_si256(_mm256_srlv_epi32(_mm256_set1_epi32((int)packed), shifts), mask);        \
+          __m256 sz = _mm256_mul_ps(_mm256_loadu_ps(sn + b), _mm256_cvtepi32_ps(nibbles));                            \
+          for (int m = 0; m < tile; m++) acc[m] = _mm256_fnmadd_ps(sz, _mm256_loadu_ps(v[m0 + m].zero + b), acc[m]);  \
+        }                                                                                                             \
+        for (int b = b8; b < blocks; b++)                                                                             \
+          for (int m = 0; m < tile; m++)                                                                              \
+            zero_part[m] += sn[b] * (float)((zn[b / 2] >> (b % 2 * 4)) & 15) * v[m0 + m].zero[b];                    \
         for (int b = 0; b < blocks; b += 2) {                                                                         \
           _mm_prefetch((const char*)(qn + b * 16) + PREFETCH, _MM_HINT_T0);                                           \
           __m256i data = _mm256_loadu_si256((const __m256i*)(qn + b * 16));                                           \
           __m256i low = _mm256_and_si256(data, nibble);                                                               \
           __m256i high = _mm256_and_si256(_mm256_srli_epi16(data, 4), nibble);                                        \
           __m256 scale = _mm256_set_m128(_mm_set1_ps(sn[b + 1]), _mm_set1_ps(sn[b]));                                 \
-          __m256 zero = _mm256_set_m128(_mm_set1_ps(sn[b + 1] * (float)(zn[b / 2] >> 4)),                             \
-                                        _mm_set1_ps(sn[b] * (float)(zn[b / 2] & 15)));                                \
           for (int m = 0; m < tile; m++) {                                                                            \
             const Quantized* x = v + m0 + m;                                                                          \
             __m256i evens = _mm256_loadu_si256((const __m256i*)(x->x8 + b * 32));                                     \
             __m256i odds = _mm256_loadu_si256((const __m256i*)(x->x8 + b * 32 + 32));                                 \
             __m256 dots = _mm256_cvtepi32_ps(DOT(low, high, evens, odds));                                            \
             acc[m] = _mm256_fmadd_ps(dots, _mm256_mul_ps(scale, _mm256_loadu_ps(x->scale + b * 4)), acc[m]);          \
-            acc[m] = _mm256_fnmadd_ps(zero, _mm256_loadu_ps(x->zero + b * 4), acc[m]);                                \
           }                                                                                                           \
         }                                                                                                             \
         for (int m = 0; m < tile; m++) {                                                                              \
           __m128 h = _mm_add_ps(_mm256_castps256_ps128(acc[m]), _mm256_extractf128_ps(acc[m], 1));                    \
           h = _mm_add_ps(h, _mm_movehl_ps(h, h));                                                                     \
           h = _mm_add_ss(h, _mm_shuffle_ps(h, h, 1));                                                                 \
-          y[(size_t)(m0 + m) * rows + n] = _mm_cvtss_f32(h);                                                          \
+          y[(size_t)(m0 + m) * rows + n] = _mm_cvtss_f32(h) - zero_part[m];                                           \
         }                                                                                                             \
       }                                                                                                               \
     }                                                                                                                 \
