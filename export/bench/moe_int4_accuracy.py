@@ -5,8 +5,10 @@
 Random weights give nearly flat logits whose top tokens any 4-bit noise reorders, so this trains a
 small Qwen3-MoE (8 experts, top-2, per-head q/k norms; the demo model's corpus and tokenizer) for
 --steps, exports it for the CPU in fp32 and int4 (accuracy_level 4, the CPU default: int8 activations
-inside MatMulNBits; and 0: float32 activations), and compares each with transformers on held-out demo
-prompts (prefill and 32 decode steps each). Prints progress, then one JSON line per export.
+inside MatMulNBits; 0: float32 activations; and accuracy_level 4 with `--moe-kernel fused`), and compares
+each with transformers on held-out demo prompts (prefill and 32 decode steps each). --checkpoint skips
+the training and scores a checkpoint this script trained before. Prints progress, then one JSON line per
+export.
 """
 
 from __future__ import annotations
@@ -36,17 +38,20 @@ def main() -> None:
     parser.add_argument("--work", type=Path, required=True)
     parser.add_argument("--steps", type=int, default=300)
     parser.add_argument("--prompts", type=int, default=12)
+    parser.add_argument("--checkpoint", type=Path, help="score this checkpoint instead of training one")
     args = parser.parse_args()
 
-    checkpoint = args.work / "checkpoint"
-    train.train(checkpoint, steps=args.steps, samples=8000, tokens_per_batch=train.TOKENS_PER_BATCH, lr=train.LR,
-                force=True, make_model=small_qwen3_moe)
+    checkpoint = args.checkpoint or args.work / "checkpoint"
+    if not args.checkpoint:
+        train.train(checkpoint, steps=args.steps, samples=8000, tokens_per_batch=train.TOKENS_PER_BATCH, lr=train.LR,
+                    force=True, make_model=small_qwen3_moe)
     prompts = [corpus.prompt(c) for c in corpus.generate(args.prompts, seed=7, split="held_out")]
-    for precision, level in (("fp32", None), ("int4", 4), ("int4", 0)):
-        exported = convert(checkpoint, args.work / f"cpu-{precision}-{level}", "cpu", precision, force=True,
-                           accuracy_level=level, chat_format="harmony")
+    for precision, level, kernel in (("fp32", None, None), ("int4", 4, None), ("int4", 0, None), ("int4", 4, "fused")):
+        exported = convert(checkpoint, args.work / f"cpu-{precision}-{level}-{kernel or 'graph'}", "cpu", precision,
+                           force=True, accuracy_level=level, chat_format="harmony", moe_kernel=kernel)
         result = run_verification(checkpoint, exported, prompts, new_tokens=32)
-        print(json.dumps({"steps": args.steps, "precision": precision, "accuracy_level": level, **result}), flush=True)
+        print(json.dumps({"steps": args.steps if not args.checkpoint else None, "precision": precision,
+                          "accuracy_level": level, "moe_kernel": kernel, **result}), flush=True)
 
 
 if __name__ == "__main__":
