@@ -10,7 +10,7 @@ from collections.abc import Iterator
 import numpy as np
 from onnx import TensorProto, numpy_helper
 
-from .graph import Branch
+from .graph import FLOAT16, Branch
 from .llama import LlamaBuilder, hf
 from .quant import quantize
 
@@ -150,8 +150,8 @@ class Qwen3MoeBuilder(LlamaBuilder):
         It runs the same quantized weights and the same int8 activations as the If chain of
         _make_routed_experts, without the Ifs (about 8 us for each expert a token skips and 65 us for each it
         uses, AMD EPYC), and its weights stay memory-mapped instead of prepacked copies. Zero points are
-        stored even for a symmetric method (8, MatMulNBits's default), scales in float32 as the kernel reads
-        them."""
+        stored even for a symmetric method (8, MatMulNBits's default); scales in float16, which the kernel
+        reads itself (quantize rounds them to float16 values: the same numbers as the If chain's float32)."""
         spec, method = self.spec, self.p.method()
         inputs = [rows, top, chosen]
         for part, sources, n, k in (("gate_up_proj", ("gate_proj", "up_proj"), 2 * spec.moe_intermediate_size,
@@ -172,7 +172,8 @@ class Qwen3MoeBuilder(LlamaBuilder):
             name = f"{base}/experts/{part}"
             inputs.append(self.g.raw(f"{name}/weight.qdata", TensorProto.UINT8,
                                      [spec.num_experts, n, k // method.block, method.block // 2], data()))
-            inputs.append(self.g.weight(f"{name}/weight.scales", np.stack(scales).reshape(spec.num_experts, -1)))
+            inputs.append(self.g.weight(f"{name}/weight.scales", np.stack(scales).reshape(spec.num_experts, -1),
+                                        FLOAT16))
             stacked = np.stack(zeros).reshape(spec.num_experts, -1)
             inputs.append(self.g.raw(f"{name}/weight.zero_points", TensorProto.UINT8, stacked.shape,
                                      [stacked.tobytes()]))

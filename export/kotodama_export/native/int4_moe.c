@@ -3,7 +3,7 @@
 //
 // Inputs: x [T, H] f32; weights [T, k] f32 (the routing weights of the chosen experts); ids [T, k] i64;
 //   gate|up of every expert in MatMulNBits's layout, 4 bits in blocks of 32: data [E, 2I, H/32, 16] u8, scales
-//   [E, 2I * H/32] f32, zero points [E, 2I * ceil(H/64)] u8; down the same with [E, H, I/32, 16].
+//   [E, 2I * H/32] f16, zero points [E, 2I * ceil(H/64)] u8; down the same with [E, H, I/32, 16].
 // Output: y [T, H] f32, sum over each token's chosen experts of weight * down(SiLU(gate) * up).
 //
 // Each chosen expert is one job of ONNX Runtime's intra-op thread pool, which reads the expert's weights once
@@ -70,10 +70,26 @@ enum { PREFETCH = 2048 };
 
 // y[m * rows + n] = sum over blocks b of s[n,b] * (sx_m[b] * (q[n,b] . x8_m[b]) - z[n,b] * sx_m[b] * bs_m[b])
 // for the count vectors v[m], where sx is a block's scale and bs the sum of its int8 values
-typedef void Gemm(const uint8_t* q, const float* s, const uint8_t* z, int k, int rows, const Quantized* v,
+typedef void Gemm(const uint8_t* q, const uint16_t* s, const uint8_t* z, int k, int rows, const Quantized* v,
                   int count, float* y);
 
-static void gemm_c(const uint8_t* q, const float* s, const uint8_t* z, int k, int rows, const Quantized* v,
+// An IEEE half (the scales' type in the file, as MatMulNBits's float16 scales) as a float.
+static float half(uint16_t h) {
+  uint32_t sign = (uint32_t)(h >> 15) << 31, exponent = (h >> 10) & 31, mantissa = h & 1023, bits;
+  if (exponent == 31) {
+    bits = sign | 0x7f800000u | mantissa << 13;
+  } else if (exponent) {
+    bits = sign | (exponent + 112) << 23 | mantissa << 13;
+  } else {  // zero or subnormal: mantissa * 2^-24
+    float value = ldexpf((float)mantissa, -24);
+    return sign ? -value : value;
+  }
+  float value;
+  memcpy(&value, &bits, 4);
+  return value;
+}
+
+static void gemm_c(const uint8_t* q, const uint16_t* s, const uint8_t* z, int k, int rows, const Quantized* v,
                    int count, float* y) {
   int blocks = k / 32, zero_bytes = (blocks + 1) / 2;
   for (int m = 0; m < count; m++)
@@ -85,7 +101,7 @@ static void gemm_c(const uint8_t* q, const float* s, const uint8_t* z, int k, in
         const int8_t* x = v[m].x8 + b / 2 * 64 + b % 2 * 16;
         for (int j = 0; j < 16; j++) dot += (qn[b * 16 + j] & 15) * x[j] + (qn[b * 16 + j] >> 4) * x[32 + j];
         int lane = b / 2 * 8 + b % 2 * 4;
-        sum += s[(size_t)n * blocks + b] * (v[m].scale[lane] * (float)dot - (float)zero * v[m].zero[b]);
+        sum += half(s[(size_t)n * blocks + b]) * (v[m].scale[lane] * (float)dot - (float)zero * v[m].zero[b]);
       }
       y[(size_t)m * rows + n] = sum;
     }
@@ -95,16 +111,18 @@ static void gemm_c(const uint8_t* q, const float* s, const uint8_t* z, int k, in
 // The x86 kernels take two blocks at a time: 32 bytes of weights, 64 values. DOT(low, high, evens, odds)
 // gives 8 int32 sums, the first four block b's and the last four block b+1's.
 #define GEMM_X86(name, isa, DOT)                                                                                      \
-  __attribute__((target(isa))) static void name(const uint8_t* q, const float* s, const uint8_t* z, int k, int rows,  \
+  __attribute__((target(isa))) static void name(const uint8_t* q, const uint16_t* s, const uint8_t* z, int k,         \
+                                                int rows,                                                             \
                                                 const Quantized* v, int count, float* y) {                            \
     int blocks = k / 32, zero_bytes = (blocks + 1) / 2;                                                               \
     const __m256i nibble = _mm256_set1_epi8(15), mask = _mm256_set1_epi32(15);                                        \
     const __m256i shifts = _mm256_setr_epi32(0, 4, 8, 12, 16, 20, 24, 28);                                            \
+    const __m256i spread = _mm256_setr_epi32(0, 0, 0, 0, 1, 1, 1, 1);                                                 \
     for (int m0 = 0; m0 < count; m0 += TILE) {                                                                        \
       int tile = count - m0 < TILE ? count - m0 : TILE;                                                               \
       for (int n = 0; n < rows; n++) {                                                                                \
         const uint8_t* qn = q + (size_t)n * blocks * 16;                                                              \
-        const float* sn = s + (size_t)n * blocks;                                                                     \
+        const uint16_t* sn = s + (size_t)n * blocks;                                                                  \
         const uint8_t* zn = z + (size_t)n * zero_bytes;                                                               \
         __m256 acc[TILE];                                                                                             \
         float zero_part[TILE]; /* sum over blocks of s[n,b] * z[n,b] * sx_m[b] * bs_m[b], eight blocks a step */      \
@@ -114,18 +132,22 @@ static void gemm_c(const uint8_t* q, const float* s, const uint8_t* z, int k, in
           uint32_t packed;                                                                                            \
           memcpy(&packed, zn + b / 2, 4);                                                                             \
           __m256i nibbles = _mm256_and_si256(_mm256_srlv_epi32(_mm256_set1_epi32((int)packed), shifts), mask);        \
-          __m256 sz = _mm256_mul_ps(_mm256_loadu_ps(sn + b), _mm256_cvtepi32_ps(nibbles));                            \
+          __m256 scales = _mm256_cvtph_ps(_mm_loadu_si128((const __m128i*)(sn + b)));                                 \
+          __m256 sz = _mm256_mul_ps(scales, _mm256_cvtepi32_ps(nibbles));                                             \
           for (int m = 0; m < tile; m++) acc[m] = _mm256_fnmadd_ps(sz, _mm256_loadu_ps(v[m0 + m].zero + b), acc[m]);  \
         }                                                                                                             \
         for (int b = b8; b < blocks; b++)                                                                             \
           for (int m = 0; m < tile; m++)                                                                              \
-            zero_part[m] += sn[b] * (float)((zn[b / 2] >> (b % 2 * 4)) & 15) * v[m0 + m].zero[b];                    \
+            zero_part[m] += _cvtsh_ss(sn[b]) * (float)((zn[b / 2] >> (b % 2 * 4)) & 15) * v[m0 + m].zero[b];         \
         for (int b = 0; b < blocks; b += 2) {                                                                         \
           _mm_prefetch((const char*)(qn + b * 16) + PREFETCH, _MM_HINT_T0);                                           \
           __m256i data = _mm256_loadu_si256((const __m256i*)(qn + b * 16));                                           \
           __m256i low = _mm256_and_si256(data, nibble);                                                               \
           __m256i high = _mm256_and_si256(_mm256_srli_epi16(data, 4), nibble);                                        \
-          __m256 scale = _mm256_set_m128(_mm_set1_ps(sn[b + 1]), _mm_set1_ps(sn[b]));                                 \
+          uint32_t two;                                                                                               \
+          memcpy(&two, sn + b, 4);                                                                                    \
+          __m256 scale = _mm256_permutevar8x32_ps(_mm256_castps128_ps256(_mm_cvtph_ps(_mm_cvtsi32_si128((int)two))),  \
+                                                  spread);                                                            \
           for (int m = 0; m < tile; m++) {                                                                            \
             const Quantized* x = v + m0 + m;                                                                          \
             __m256i evens = _mm256_loadu_si256((const __m256i*)(x->x8 + b * 32));                                     \
@@ -152,8 +174,8 @@ static void gemm_c(const uint8_t* q, const float* s, const uint8_t* z, int k, in
   _mm256_add_epi32(_mm256_madd_epi16(_mm256_maddubs_epi16(low, evens), _mm256_set1_epi16(1)), \
                    _mm256_madd_epi16(_mm256_maddubs_epi16(high, odds), _mm256_set1_epi16(1)))
 
-GEMM_X86(gemm_vnni, "avx2,fma,avx512f,avx512vl,avx512vnni", DOT_VNNI)
-GEMM_X86(gemm_avx2, "avx2,fma", DOT_AVX2)
+GEMM_X86(gemm_vnni, "avx2,fma,f16c,avx512f,avx512vl,avx512vnni", DOT_VNNI)
+GEMM_X86(gemm_avx2, "avx2,fma,f16c", DOT_AVX2)
 #endif
 
 static Gemm* gemm;
@@ -164,7 +186,7 @@ static void choose_kernel(void) {
   gemm = gemm_c, kernel_name = "c";
 #if defined(__x86_64__)
   __builtin_cpu_init();
-  int avx2 = __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma");
+  int avx2 = __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma");  // every such CPU has F16C
   int vnni = avx2 && __builtin_cpu_supports("avx512vl") && __builtin_cpu_supports("avx512vnni");
   if (wanted && !strcmp(wanted, "c")) return;
   if (vnni && !(wanted && !strcmp(wanted, "avx2")))
@@ -179,7 +201,7 @@ static void choose_kernel(void) {
 typedef struct {
   const float* weights;
   const uint8_t *gate_up, *gate_up_zeros, *down, *down_zeros;
-  const float *gate_up_scales, *down_scales;
+  const uint16_t *gate_up_scales, *down_scales;
   int hidden, inter, k;
   const Quantized* x;      // [T]: each token's activations
   const int64_t* experts;  // the experts some token chose, one job each
@@ -348,7 +370,8 @@ static const char* ORT_API_CALL provider(const OrtCustomOp* op) { (void)op; retu
 static ONNXTensorElementDataType ORT_API_CALL input_type(const OrtCustomOp* op, size_t index) {
   (void)op;
   switch (index) {
-    case 0: case 1: case 4: case 7: return ONNX_TENSOR_ELEMENT_DATA_TYPE_FLOAT;
+    case 0: case 1: return ONNX_TENSOR_ELEMENT_DATA_TYPE_FLOAT;
+    case 4: case 7: return ONNX_TENSOR_ELEMENT_DATA_TYPE_FLOAT16;
     case 2: return ONNX_TENSOR_ELEMENT_DATA_TYPE_INT64;
     default: return ONNX_TENSOR_ELEMENT_DATA_TYPE_UINT8;
   }
