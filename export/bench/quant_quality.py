@@ -3,7 +3,9 @@
     export/kotodama-export --python export/bench/quant_quality.py --checkpoint DIR --text FILE \
         [--quant rtn,mse,mse:128] [--accuracy-level 4] [--ctx 256] [--work DIR] [--llamacpp JSON_FILE]
 
---quant lists the exports: a recipe of kotodama_export.quant.RECIPES, with :BLOCK for convert --block-size.
+--quant lists the exports: a recipe of kotodama_export.quant.RECIPES, with :BLOCK for convert --block-size and
++fused for a mixture of experts exported with --moe-kernel fused (the size counts the weights, not the
+kernel's library, as llama.cpp's counts the GGUF, not its binary).
 Scored as llama.cpp's `llama-perplexity --kl-divergence` scores (export/bench/llamacpp_quality.sh), so the
 two tables line up: the text, less one trailing newline, is tokenized once (no special tokens); each chunk
 of CTX tokens starts from an empty cache, and the logits at positions CTX/2 ... CTX-2 are compared, each
@@ -103,7 +105,7 @@ def main() -> None:
     parser.add_argument("--checkpoint", type=Path, required=True)
     parser.add_argument("--text", type=Path, required=True)
     parser.add_argument("--quant", default="rtn,mse,mixed", help="comma-separated recipes (kotodama_export.quant.RECIPES), each with an optional :BLOCK "
-                             "(convert --block-size)")
+                             "(convert --block-size) and +fused (convert --moe-kernel fused)")
     parser.add_argument("--accuracy-level", type=int, default=4, help="MatMulNBits accuracy_level (4: the cpu default)")
     parser.add_argument("--ctx", type=int, default=256)
     parser.add_argument("--work", type=Path, help="where the exports go (default: a temporary directory)")
@@ -119,20 +121,23 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as scratch:
         work = args.work or Path(scratch)
         for choice in args.quant.split(","):
-            method, _, block = choice.partition(":")
+            recipe, _, kernel = choice.partition("+")
+            method, _, block = recipe.partition(":")
             started = time.monotonic()
-            out = work / f"{args.checkpoint.name}-int4-{method}{block and '-b' + block}-level{args.accuracy_level}"
+            out = work / (f"{args.checkpoint.name}-int4-{method}{block and '-b' + block}{kernel and '-' + kernel}"
+                          f"-level{args.accuracy_level}")
             log(f"{choice}: exporting to {out}")
             convert(args.checkpoint, out, "cpu", "int4", force=True, accuracy_level=args.accuracy_level, quant=method,
-                    block_size=int(block) if block else None, progress=lambda message: None)
+                    block_size=int(block) if block else None, moe_kernel=kernel or None, progress=lambda message: None)
             size = sum(f.stat().st_size for f in out.glob("model.onnx*"))
             eight_bit = json.loads((out / "kotodama.json").read_text(encoding="utf-8"))["quantization"]["eight_bit"]
-            result = {"method": method, "block_size": int(block or 32), "eight_bit": eight_bit,
+            result = {"method": method, "block_size": int(block or 32), "moe_kernel": kernel or None, "eight_bit": eight_bit,
                       "accuracy_level": args.accuracy_level,
                       **figures(log_p, exported(out, pieces), targets),
                       "bytes": size, "bpw": 8 * size / params, "seconds": round(time.monotonic() - started, 1)}
             print(json.dumps(result), flush=True)
-            rows.append((f"Kotodama int4 {method}" + (f", block {block}" if block else ""), result))
+            rows.append((f"Kotodama int4 {method}" + (f", block {block}" if block else "") + (f", {kernel}" if kernel else ""),
+                         result))
     if args.llamacpp:
         theirs = json.loads(args.llamacpp.read_text(encoding="utf-8").strip().splitlines()[-1])
         if (theirs["ctx"], Path(theirs["text"]).resolve()) != (args.ctx, args.text.resolve()) or not theirs["tokens_match_hf"]:
