@@ -18,7 +18,8 @@ import static org.assertj.core.api.Assertions.assertThat;
 /**
  * The decoder's batched decode step, chunked prefill and reused prefixes give the logits of one
  * sequence run alone in one piece, within 1e-4: fp32 exports of a Llama and a Qwen3-MoE, and the
- * Qwen3-MoE in int4, whose graph routes each row of the batch to its own experts.
+ * Qwen3-MoE in int4, whose graph routes each row of the batch to its own experts, with an If per expert
+ * and with the fused kernel (which quantizes and sums each row on its own, whatever else is in the batch).
  */
 class BatchedDecoderIT {
 
@@ -60,7 +61,7 @@ class BatchedDecoderIT {
     }
 
     @ParameterizedTest
-    @ValueSource(strings = {"tiny-fp32", "moe-fp32", "moe-int4"})
+    @ValueSource(strings = {"tiny-fp32", "moe-fp32", "moe-int4", "moe-int4-fused"})
     void eachRowOfABatchedDecodeStepGetsTheLogitsItGetsAlone(String model) throws Exception {
         int[][] prompts = prompts();
         try (Decoder decoder = load(model)) {
@@ -108,7 +109,7 @@ class BatchedDecoderIT {
     }
 
     @ParameterizedTest
-    @ValueSource(strings = {"tiny-fp32", "moe-fp32", "moe-int4"})
+    @ValueSource(strings = {"tiny-fp32", "moe-fp32", "moe-int4", "moe-int4-fused"})
     void aPromptPrefilledInChunksGivesTheLogitsOfOneRun(String model) throws Exception {
         int[] prompt = prompts()[0];
         try (Decoder decoder = load(model)) {
@@ -129,7 +130,7 @@ class BatchedDecoderIT {
     }
 
     @ParameterizedTest
-    @ValueSource(strings = {"tiny-fp32", "moe-fp32", "moe-int4"})
+    @ValueSource(strings = {"tiny-fp32", "moe-fp32", "moe-int4", "moe-int4-fused"})
     void aPrefixCopiedFromAnotherRowGivesTheLogitsOfAFullPrefill(String model) throws Exception {
         int[] first = prompts()[1];
         int shared = first.length - 4;
