@@ -5,6 +5,7 @@ conditional branches that run only the chosen experts' MatMulNBits."""
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Iterator
 
 import numpy as np
@@ -164,9 +165,10 @@ class Qwen3MoeBuilder(LlamaBuilder):
                 for expert in range(spec.num_experts):
                     w = np.concatenate([self.ckpt.tensor(hf(layer, f"mlp.experts.{expert}.{s}")) for s in sources])
                     q = quantize(w, method)
+                    if q.zero_points is None:  # a symmetric method: MatMulNBits's implicit zero point, made explicit
+                        q = dataclasses.replace(q, zero_points=np.full(q.scales.shape, 1 << (q.bits - 1), np.uint8))
                     scales.append(q.scales)
-                    zeros.append(q.packed_zero_points() if q.zero_points is not None
-                                 else np.full((n, -(-k // method.block // 2)), 0x88, dtype=np.uint8))
+                    zeros.append(q.packed_zero_points())
                     yield q.data.tobytes()
 
             name = f"{base}/experts/{part}"
