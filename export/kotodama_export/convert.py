@@ -190,6 +190,8 @@ def manifest(spec: ModelSpec, precision: Precision, target: str, stop_ids: list[
     """Kotodama's own facts about the directory: what the Java runtime checks before it loads the model."""
     import onnxruntime
 
+    fused = precision.moe_kernel == "fused"  # the directory holds the kernel's library
+
     quantization = None
     if precision.int4:
         quantization = {"op": "MatMulNBits", **precision.quant.manifest(precision.wide),
@@ -211,9 +213,9 @@ def manifest(spec: ModelSpec, precision: Precision, target: str, stop_ids: list[
         "chat_format": chat_format or ("harmony" if "chat_template.jinja" in copied and _is_harmony(checkpoint)
                                        else "template"),
         **({"custom_ops": {"library": native.LIBRARY, "platform": native.platform_name(),
-                           "ops": ["kotodama.Int4MoE"]}} if precision.moe_kernel == "fused" else {}),
+                           "ops": ["kotodama.Int4MoE"]}} if fused else {}),
         "files": sorted(["model.onnx", "model.onnx.data", "genai_config.json", "config.json", *copied,
-                         *([native.LIBRARY] if precision.moe_kernel == "fused" else [])]),
+                         *([native.LIBRARY] if fused else [])]),
         "source": {"checkpoint": checkpoint.resolve().name, "sha256": digest},
         "exporter": {"name": "kotodama-export", "version": __version__, "onnxruntime": onnxruntime.__version__},
     }
