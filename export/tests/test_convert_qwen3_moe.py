@@ -212,7 +212,8 @@ def _first_moe_layer(model_dir: Path, output: str, prompt: list[int]) -> np.ndar
     register_custom_ops(options, model_dir)
     session = ort.InferenceSession(model.SerializeToString(), options, providers=["CPUExecutionProvider"])
     feeds = {"input_ids": np.array([prompt]), "attention_mask": np.ones((1, len(prompt)), dtype=np.int64)}
-    feeds |= {i.name: np.zeros((1, 2, 0, 48), np.float32) for i in session.get_inputs() if i.name.startswith("past")}
+    feeds |= {i.name: np.zeros((1, i.shape[1], 0, i.shape[3]), np.float32) for i in session.get_inputs()
+              if i.name.startswith("past")}
     return session.run([output], feeds)[0]
 
 
